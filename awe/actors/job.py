@@ -1,0 +1,263 @@
+"""JobActor: one per live job; the only owner of that job's document.
+
+Every method applies one rule from `awe.model.lifecycle`, then `_commit` performs the effects:
+ready workunits to the QueueActor, discards to the ClientRegistryActor, the snapshot to the
+SnapshotActor (which answers the request once durable). A finished job stops its actor.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from awe.actors.base import PooledActor, Reply, reject, resolve
+from awe.errors import AweError
+from awe.model import lifecycle
+from awe.model.job import FINISHED_JOB_STATES, Job, JobState, public_job
+from awe.model.lifecycle import Effects, Settings
+from awe.model.matching import ReadyEntry
+from awe.model.times import now
+from awe.store.base import Report
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class JobContext:
+    """The refs a JobActor talks to (pykka proxies) and the settings it applies."""
+
+    queue: Any
+    registry: Any
+    snapshots: Any
+    settings: Settings
+
+
+class JobActor(PooledActor):
+    def __init__(self, job: Job, context: JobContext, revived: bool = False) -> None:
+        super().__init__()
+        self.job = job
+        self.ctx = context
+        # started from the store only to run one operation: leaves again if that is refused
+        self.revived = revived
+
+    # ---- admission ------------------------------------------------------------------------
+
+    def admit(self, reply: Reply | None = None) -> None:
+        """A new job: durable first, then its ready workunits go to the queue."""
+        effects = lifecycle.admit(self.job, now(), self.ctx.settings)
+        self._commit(effects, reply, answer=lambda: self._public())
+        log.info("job %s (jid %s) submitted: %d task(s)", self.job.id, self.job.jid,
+                 len(self.job.tasks))  # fmt: skip
+
+    def recover(self, reply: Reply | None = None) -> None:
+        effects, leases = lifecycle.recover(self.job, now(), self.ctx.settings)
+        self.ctx.queue.await_reattach.defer(leases)
+        self._commit(effects, reply, answer=self.job.id)
+
+    # ---- workunits ------------------------------------------------------------------------
+
+    def checkout(self, wuid: str, client: str, checkout_time: str) -> None:
+        if lifecycle.checkout(self.job, wuid, client, checkout_time):
+            self._commit(Effects())
+        else:  # the queue raced a suspension or deletion: the worker must drop it
+            self.ctx.registry.discard.defer(client, wuid)
+            self.ctx.queue.lease_ended.defer(wuid)
+
+    def report(
+        self,
+        wuid: str,
+        client: str,
+        status: str,
+        computetime: int,
+        notes: str,
+        reports: list[Report],
+        reply: Reply | None = None,
+    ) -> None:
+        try:
+            applied, effects = lifecycle.report(
+                self.job, wuid, client, status, computetime=computetime, notes=notes,
+                now=now(), settings=self.ctx.settings,
+            )  # fmt: skip
+        except AweError as err:
+            reject(reply, err)
+            return
+        self.ctx.registry.work_reported.defer(client, wuid, status, applied)
+        if not applied:
+            log.info("report %s for %s from %s ignored (not the lease holder or stale)",
+                     status, wuid, client)  # fmt: skip
+            resolve(reply, "ok")
+            return
+        self.ctx.queue.lease_ended.defer(wuid)
+        log.info("workunit %s %s (client %s)", wuid, status, client)
+        self._commit(effects, reply, answer="ok", reports=reports)
+
+    def release(self, wuid: str, client: str) -> None:
+        effects = Effects()
+        if lifecycle.release(self.job, wuid, client, effects):
+            log.info("workunit %s released from client %s, back in the queue", wuid, client)
+            self.ctx.queue.lease_ended.defer(wuid)
+            self._commit(effects)
+
+    def reattach(self, wuid: str, client: str, checkout_time: str) -> None:
+        effects = Effects()
+        if lifecycle.reattach(self.job, wuid, client, checkout_time, effects):
+            self.ctx.queue.leased.defer(wuid, client)
+            self._commit(effects)
+        else:
+            self.ctx.registry.discard.defer(client, wuid)
+
+    def secret(self, wuid: str, client: str, kind: str, reply: Reply | None = None) -> None:
+        """The data token or private env, only for the client holding `wuid` (D10)."""
+        try:
+            task, unit = lifecycle.find_unit(self.job, wuid)
+        except AweError as err:
+            reject(reply, err)
+            return
+        if unit.client != client or unit.state != "checkout":
+            reject(reply, AweError(f"error in getting {kind} for job {wuid}: not the holder"))
+            return
+        if kind == "datatoken":
+            token = self.job.info.get("datatoken")
+            if not token:
+                reject(reply, AweError(f"error in getting token for job {wuid}"))
+            else:
+                resolve(reply, token)
+        else:
+            resolve(reply, dict((task.cmd.get("environ") or {}).get("private") or {}))
+
+    def workunit(self, wuid: str, reply: Reply | None = None) -> None:
+        try:
+            task, unit = lifecycle.find_unit(self.job, wuid)
+        except AweError as err:
+            reject(reply, err)
+            return
+        resolve(reply, lifecycle.workunit_view(self.job, task, unit))
+
+    # ---- job operations -------------------------------------------------------------------
+
+    def get(self, reply: Reply | None = None) -> None:
+        resolve(reply, self._public())
+
+    def operate(self, op: str, arg: Any, reply: Reply | None = None) -> None:
+        """suspend, resume, resubmit, recompute, clientgroup, priority, delete (spec 4.7)."""
+        job, settings, at = self.job, self.ctx.settings, now()
+        try:
+            if op == "suspend":
+                effects = Effects()
+                lifecycle.suspend(job, "manually suspended", at, effects)
+                answer = f"job suspended: {job.id}"
+            elif op == "resume":
+                effects = lifecycle.resume(job, at, settings)
+                answer = f"job resumed: {job.id}"
+            elif op == "resubmit":
+                effects = lifecycle.resubmit(job, at, settings)
+                answer = f"job resubmitted: {job.id}"
+            elif op == "recompute":
+                effects = lifecycle.recompute(job, arg, at, settings)
+                answer = f"job recompute started: {job.id}"
+            elif op == "clientgroup":
+                effects = lifecycle.set_clientgroups(job, arg)
+                answer = f"job group updated: {job.id} to {arg}"
+            elif op == "priority":
+                effects = lifecycle.set_priority(job, arg)
+                answer = f"job priority updated: {job.id} to {job.priority}"
+            elif op == "delete":
+                effects = lifecycle.delete(job, at)
+                answer = f"job deleted: {job.id}"
+            else:
+                raise AweError("requested job operation not supported")
+        except AweError as err:
+            reject(reply, err)
+            self._leave_if_finished()
+            return
+        log.info("job %s: %s -> %s", job.id, op, job.state)
+        self._commit(effects, reply, answer=answer)
+        if self.revived and op in ("suspend", "clientgroup", "priority"):
+            self._leave_if_finished()  # only its document changed; it stays out of the queue
+        self.revived = False
+
+    # ---- effects --------------------------------------------------------------------------
+
+    def _public(self) -> dict[str, Any]:
+        return public_job(self.job.to_doc(), registered=True)
+
+    def _commit(
+        self,
+        effects: Effects,
+        reply: Reply | None = None,
+        answer: Any = None,
+        reports: list[Report] | None = None,
+    ) -> None:
+        job = self.job
+        for full_task_id in effects.completed_tasks:
+            self._join_parts(full_task_id)
+        job.updatetime = now()
+        finished = job.state in FINISHED_JOB_STATES
+        if callable(answer):
+            answer = answer()
+        self.ctx.snapshots.save.defer(job.to_doc(), reports or [], reply, answer)
+        offers = [self._entry(wuid) for wuid in effects.offer] if not finished else []
+        self.ctx.queue.job_changed.defer(job.id, str(job.state), effects.withdraw, offers, finished)
+        for client, wuid in effects.discard:
+            if client:
+                self.ctx.registry.discard.defer(client, wuid)
+        for client, wuid in effects.lease_ended:
+            self.ctx.registry.lease_ended.defer(client, wuid)
+        if finished:
+            log.info("job %s %s", job.id, job.state)
+            self.stop()
+
+    def _entry(self, wuid: str) -> ReadyEntry:
+        task, unit = lifecycle.find_unit(self.job, wuid)
+        size = sum(int(i.get("size") or 0) for i in task.inputs)
+        return ReadyEntry(
+            wuid=wuid,
+            job_id=self.job.id,
+            priority=self.job.priority,
+            submittime=self.job.info.get("submittime", ""),
+            clientgroups=lifecycle.effective_clientgroups(self.job, task),
+            cmd_name=task.cmd.get("name", ""),
+            size=size,
+            view=lifecycle.workunit_view(self.job, task, unit),
+        )
+
+    def _join_parts(self, full_task_id: str) -> None:
+        """A split task's datastore outputs are its ranks' parts joined in rank order (D18)."""
+        task = self.job.task(full_task_id)
+        if task is None or len(task.workunits) < 2:
+            return
+        for out in task.outputs:
+            if not out.get("datastore") or not out.get("url"):
+                continue
+            target = Path(unquote(urlparse(out["url"]).path))
+            parts = [Path(f"{target}.part{u.rank}") for u in task.workunits]
+            missing = [p.name for p in parts if not p.exists()]
+            if missing:
+                log.error("task %s output %s: missing parts %s", task.id, out["filename"], missing)
+                continue
+            partial = target.with_name(target.name + ".joining")
+            with partial.open("wb") as sink:
+                for part in parts:
+                    with part.open("rb") as source:
+                        shutil.copyfileobj(source, sink, 1024 * 1024)
+            partial.replace(target)
+            out["size"] = target.stat().st_size
+            for part in parts:
+                part.unlink(missing_ok=True)
+
+    def _leave_if_finished(self) -> None:
+        """A job revived for an operation that was refused goes back to being store-only."""
+        if self.revived or self.job.state in FINISHED_JOB_STATES:
+            self.ctx.queue.job_changed.defer(self.job.id, str(self.job.state), [], [], True)
+            self.stop()
+
+    def on_stop(self) -> None:
+        log.debug("job actor for %s stopped (%s)", self.job.id, self.job.state)
+
+
+def is_live_state(state: str) -> bool:
+    return state not in (JobState.COMPLETED, JobState.DELETED)

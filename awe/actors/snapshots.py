@@ -1,0 +1,99 @@
+"""SnapshotActor: the write-behind buffer and group commit (DESIGN.md "Persistence", D4).
+
+It keeps the latest document of every job changed since the last write, and the reports that
+came with the changes. When its inbox is empty it writes them all in one batch and only then
+answers the requests that caused them. A failed write answers 503, keeps the buffer and tries
+again, so a change is never answered as done before it is durable.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+import pykka
+
+from awe.actors.base import Reply, reject, resolve
+from awe.errors import Unavailable
+from awe.store.base import Batch, Report, Store
+
+log = logging.getLogger(__name__)
+
+
+class SnapshotActor(pykka.ThreadingActor):
+    def __init__(self, store: Store, retry_s: float = 1.0) -> None:
+        super().__init__()
+        self._store = store
+        self._retry_s = retry_s
+        self._jobs: dict[str, dict[str, Any]] = {}
+        self._reports: list[Report] = []
+        self._waiters: list[tuple[Reply, Any]] = []
+        self._retry_timer: threading.Timer | None = None
+        self.batches_written = 0
+
+    def save(
+        self,
+        doc: dict[str, Any] | None = None,
+        reports: list[Report] | None = None,
+        reply: Reply | None = None,
+        answer: Any = None,
+    ) -> None:
+        """Buffer a job snapshot (and reports); answer `reply` with `answer` once durable."""
+        if doc is not None:
+            self._jobs[doc["id"]] = doc
+        self._reports.extend(reports or ())
+        if reply is not None:
+            self._waiters.append((reply, answer))
+        if self.actor_inbox.empty():
+            self._flush()
+
+    def flush(self, reply: Reply | None = None) -> None:
+        """Write whatever is buffered now (used at shutdown and by tests)."""
+        if reply is not None:
+            self._waiters.append((reply, None))
+        self._flush()
+
+    def retry(self) -> None:
+        self._retry_timer = None
+        self._flush()
+
+    def _flush(self) -> None:
+        if not self._jobs and not self._reports and not self._waiters:
+            return
+        batch = Batch(jobs=list(self._jobs.values()), reports=list(self._reports))
+        waiters, self._waiters = self._waiters, []
+        try:
+            if batch:
+                self._store.save_batch(batch)
+        except Exception as err:  # noqa: BLE001 - any store failure means "not durable"
+            log.error("store write failed (%s); %d job(s) kept for retry", err, len(batch.jobs))
+            for reply, _ in waiters:
+                reject(reply, Unavailable(f"store unavailable, change not saved: {err}"))
+            self._schedule_retry()
+            return
+        self.batches_written += 1
+        self._jobs.clear()
+        self._reports.clear()
+        for reply, answer in waiters:
+            resolve(reply, answer)
+
+    def _schedule_retry(self) -> None:
+        if self._retry_timer is not None:
+            return
+        proxy = self.actor_ref.proxy()
+        self._retry_timer = threading.Timer(self._retry_s, lambda: _tell_quietly(proxy.retry))
+        self._retry_timer.daemon = True
+        self._retry_timer.start()
+
+    def on_stop(self) -> None:
+        if self._retry_timer is not None:
+            self._retry_timer.cancel()
+        self._flush()
+
+
+def _tell_quietly(method: Any) -> None:
+    try:
+        method.defer()
+    except pykka.ActorDeadError:
+        pass

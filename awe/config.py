@@ -1,0 +1,214 @@
+"""YAML configuration → typed dataclasses; every error names the key that caused it.
+
+`conf/awe-server.yaml` documents every key with its default; the dataclasses below are the
+same tree. The generic loader (`from_mapping`) is shared with the worker's config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+
+T = TypeVar("T")
+
+
+class ConfigError(Exception):
+    """A configuration file or flag is wrong; the message names the key."""
+
+
+@dataclass
+class ApiConfig:
+    host: str = "127.0.0.1"
+    port: int = 8001
+    external_url: str = ""
+    max_body_bytes: int = 1024 * 1024 * 1024
+
+
+@dataclass
+class PathsConfig:
+    data: str = "./awe-data"
+    logs: str = ""  # empty: log to stderr only
+
+
+@dataclass
+class EmbeddedStoreConfig:
+    path: str = ""  # empty: <paths.data>/awe.sqlite3
+    synchronous: str = "full"  # full | normal (SQLite PRAGMA synchronous, WAL mode)
+
+
+@dataclass
+class WriteConcernConfig:
+    w: int | str = 1
+    j: bool = True
+
+
+@dataclass
+class MongoConfig:
+    uri: str = ""  # set to use MongoDB instead of the embedded store
+    database: str = "AWEDB"
+    timeout_s: float = 10.0
+    write_concern: WriteConcernConfig = field(default_factory=WriteConcernConfig)
+
+
+@dataclass
+class StoreConfig:
+    embedded: EmbeddedStoreConfig = field(default_factory=EmbeddedStoreConfig)
+    mongodb: MongoConfig = field(default_factory=MongoConfig)
+
+
+@dataclass
+class QueueConfig:
+    max_work_failure: int = 3
+    max_client_failure: int = 5
+    client_timeout_s: float = 40.0
+    client_check_interval_s: float = 5.0
+    page_size: int = 25
+    default_order: str = "updatetime"
+    recover: bool = True
+    max_checkout_wait_s: float = 300.0
+
+
+@dataclass
+class AnonymousConfig:
+    read: bool = True
+    write: bool = True
+    delete: bool = True
+
+
+@dataclass
+class AuthConfig:
+    client_auth_required: bool = False
+    admin_users: list[str] = field(default_factory=list)
+    admin_email: str = ""
+    # bearer token -> user name; a user listed in admin_users is an admin
+    tokens: dict[str, str] = field(default_factory=dict)
+    # clientgroup name -> token a worker of that group sends as "Authorization: CG_TOKEN <t>"
+    clientgroup_tokens: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ReportsConfig:
+    max_bytes: int = 16 * 1024 * 1024
+
+
+@dataclass
+class DatastoreConfig:
+    root: str = ""  # empty: <paths.data>/datastore
+
+
+@dataclass
+class ServerConfig:
+    title: str = "AWE Server"
+    api: ApiConfig = field(default_factory=ApiConfig)
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    queue: QueueConfig = field(default_factory=QueueConfig)
+    anonymous: AnonymousConfig = field(default_factory=AnonymousConfig)
+    auth: AuthConfig = field(default_factory=AuthConfig)
+    reports: ReportsConfig = field(default_factory=ReportsConfig)
+    datastore: DatastoreConfig = field(default_factory=DatastoreConfig)
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.paths.data)
+
+    @property
+    def datastore_root(self) -> Path:
+        return Path(self.datastore.root) if self.datastore.root else self.data_dir / "datastore"
+
+    @property
+    def embedded_path(self) -> Path:
+        path = self.store.embedded.path
+        return Path(path) if path else self.data_dir / "awe.sqlite3"
+
+
+def _check_value(value: Any, hint: Any, key: str) -> Any:
+    """Return `value` converted to `hint`, or raise ConfigError naming `key`."""
+    origin = typing.get_origin(hint)
+    if dataclasses.is_dataclass(hint):
+        if value is None:
+            value = {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {type(value).__name__}")
+        return from_mapping(hint, value, prefix=f"{key}.")
+    if origin in (typing.Union, types.UnionType):
+        for option in typing.get_args(hint):
+            try:
+                return _check_value(value, option, key)
+            except ConfigError:
+                continue
+        names = " or ".join(getattr(a, "__name__", str(a)) for a in typing.get_args(hint))
+        raise ConfigError(f"{key}: expected {names}, got {value!r}")
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        if isinstance(value, str):  # "a,b" is as good as [a, b]
+            value = [v for v in value.split(",") if v]
+        if not isinstance(value, list):
+            raise ConfigError(f"{key}: expected a list, got {value!r}")
+        return [_check_value(v, item, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        kt, vt = typing.get_args(hint)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {value!r}")
+        return {
+            _check_value(k, kt, key): _check_value(v, vt, f"{key}.{k}") for k, v in value.items()
+        }
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: expected true or false, got {value!r}")
+    if hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"{key}: expected an integer, got {value!r}")
+    if hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"{key}: expected a number, got {value!r}")
+    if hint is str:
+        if value is None:
+            return ""
+        if isinstance(value, str):
+            return value
+        raise ConfigError(f"{key}: expected a string, got {value!r}")
+    return value
+
+
+def from_mapping(cls: type[T], mapping: dict[str, Any], prefix: str = "") -> T:
+    """Build dataclass `cls` from a YAML mapping, refusing unknown keys and wrong types."""
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    for key in mapping:
+        if key not in known:
+            raise ConfigError(f"unknown configuration key: {prefix}{key}")
+    values = {k: _check_value(v, hints[k], f"{prefix}{k}") for k, v in mapping.items()}
+    return cls(**values)
+
+
+def load_yaml(cls: type[T], path: str | Path | None) -> T:
+    """Load `cls` from a YAML file (or its defaults when `path` is None)."""
+    if path is None:
+        return cls()
+    try:
+        text = Path(path).read_text()
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {path}: {err.strerror}") from err
+    try:
+        mapping = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"config file {path} is not valid YAML: {err}") from err
+    if not isinstance(mapping, dict):
+        raise ConfigError(f"config file {path}: the top level must be a mapping")
+    return from_mapping(cls, mapping)
+
+
+def load_server_config(path: str | Path | None) -> ServerConfig:
+    return load_yaml(ServerConfig, path)

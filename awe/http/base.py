@@ -1,0 +1,247 @@
+"""What every handler shares: the AWE envelope, errors as JSON, auth, query flags, body limits.
+
+Handlers are thin: parse the request, ask one actor (through `ask`, which never blocks the
+IOLoop), turn the answer into the envelope.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import tornado.httputil
+import tornado.web
+
+from awe.actors.base import ask
+from awe.config import ServerConfig
+from awe.errors import AweError, TooLarge, Unauthorized, Unavailable
+from awe.store.base import Store, StoreUnavailable
+
+log = logging.getLogger("awe.http")
+
+PUBLIC = "public"
+
+
+@dataclass
+class Services:
+    """What handlers reach (through `initialize`): config, actor proxies, the store's reader."""
+
+    config: ServerConfig
+    queue: Any
+    registry: Any
+    store: Store
+    executor: Any  # runs blocking store reads off the IOLoop
+
+
+class APIHandler(tornado.web.RequestHandler):
+    """Base of every awe handler: one `write_error` makes every failure an AWE envelope."""
+
+    def initialize(self, services: Services) -> None:
+        self.services = services
+        self.config = services.config
+
+    # ---- response -------------------------------------------------------------------------
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "application/json")
+        self.set_header("Access-Control-Allow-Origin", "*")
+        self.set_header("Access-Control-Allow-Methods", "POST, GET, PUT, DELETE, OPTIONS")
+        self.set_header("Access-Control-Allow-Headers", "Authorization, Datatoken")
+
+    def reply(self, data: Any, status: int = 200, error: list[str] | None = None, **extra: Any):
+        """Write the envelope `{"status", "data", "error", ...}` (spec 8.1)."""
+        body = {"status": status, "data": data, "error": error, **extra}
+        if "always200" in self.request.uri:
+            status = 200
+        self.set_status(status)
+        text = json.dumps(body)
+        callback = self.get_query_argument("callback", None)
+        if callback and callback.replace("_", "").replace(".", "").isalnum():
+            self.set_header("Content-Type", "text/javascript")
+            text = f"{callback}({text})"
+        self.finish(text)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, AweError):
+            status, message = exc.status, exc.message
+        elif isinstance(exc, StoreUnavailable):
+            status, message = 503, f"store unavailable: {exc}"
+        elif isinstance(exc, tornado.web.HTTPError):
+            status, message = exc.status_code, exc.log_message or self._reason
+        else:
+            status, message = 500, f"internal error: {exc!r}"
+        self.clear_header("Content-Disposition")
+        self.set_header("Content-Type", "application/json")
+        self.reply(None, status=status, error=[message])
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, AweError | StoreUnavailable | tornado.web.HTTPError):
+            log.info("%s %s -> %s", self.request.method, self.request.uri, value)
+        else:
+            log.error("%s %s failed:\n%s", self.request.method, self.request.uri,
+                      "".join(traceback.format_exception(typ, value, tb)))  # fmt: skip
+
+    def options(self, *args: Any) -> None:
+        self.reply(None)
+
+    # ---- request --------------------------------------------------------------------------
+
+    def flag(self, name: str) -> bool:
+        """A query parameter is present even without a value (`?active`, spec 8.3)."""
+        return name in self.request.query_arguments
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        values = self.request.query_arguments.get(name)
+        return values[0].decode() if values else default
+
+    def int_arg(self, name: str, default: int) -> int:
+        value = self.arg(name)
+        if value is None or value == "":
+            return default
+        try:
+            return int(value)
+        except ValueError:
+            raise AweError(f"{name} must be an integer, got {value!r}") from None
+
+    async def ask(self, method: Any, *args: Any, **kwargs: Any) -> Any:
+        return await ask(method, *args, **kwargs)
+
+    async def read_store(self, fn: Any, *args: Any) -> Any:
+        """A blocking store read, run on the executor so the IOLoop stays free."""
+        loop = tornado.ioloop.IOLoop.current()
+        try:
+            return await loop.run_in_executor(self.services.executor, fn, *args)
+        except StoreUnavailable as err:
+            raise Unavailable(f"store unavailable: {err}") from err
+
+    # ---- auth -----------------------------------------------------------------------------
+
+    def user(self) -> str:
+        """The caller's name from a bearer/basic token, or `public` when anonymous (spec 8.2)."""
+        header = self.request.headers.get("Authorization", "")
+        if not header or header.startswith("CG_TOKEN "):
+            return PUBLIC
+        scheme, _, credential = header.partition(" ")
+        tokens = self.config.auth.tokens
+        if scheme.lower() in ("bearer", "oauth") and credential in tokens:
+            return tokens[credential]
+        if scheme.lower() == "basic":
+            try:
+                name, _, secret = base64.b64decode(credential).decode().partition(":")
+            except ValueError:
+                raise Unauthorized("Invalid Auth Header") from None
+            if tokens.get(secret) == name:
+                return name
+        raise Unauthorized("Invalid Auth Header")
+
+    def is_admin(self, user: str) -> bool:
+        return user in self.config.auth.admin_users
+
+    def require(self, right: str) -> str:
+        """The caller, if anonymous callers may `right` (read/write/delete) or it is a user."""
+        user = self.user()
+        if user == PUBLIC and not getattr(self.config.anonymous, right):
+            raise Unauthorized("No Authorization")
+        return user
+
+    def check_acl(self, doc: dict[str, Any], right: str) -> None:
+        user = self.require(right)
+        acl = doc.get("acl") or {}
+        allowed = acl.get(right) or []
+        if not acl or self.is_admin(user) or acl.get("owner") == user or user in allowed:
+            return
+        if right == "read" and PUBLIC in allowed:
+            return
+        raise Unauthorized("User Unauthorized")
+
+    def cg_token(self) -> str | None:
+        header = self.request.headers.get("Authorization", "")
+        return header[len("CG_TOKEN ") :] if header.startswith("CG_TOKEN ") else None
+
+
+@tornado.web.stream_request_body
+class UploadHandler(APIHandler):
+    """A handler whose multipart body is capped: past `body_limit()` it answers a JSON 413.
+
+    The body streams in (chunked or not, as AWE workers send it) and is parsed by Tornado's own
+    multipart parser; an oversized body is read to its end and then refused, cleanly.
+    """
+
+    def body_limit(self) -> int:
+        return self.config.api.max_body_bytes
+
+    def prepare(self) -> None:
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._too_large = False
+        limit = self.body_limit()
+        self.request.connection.set_max_body_size(max(limit, self.config.api.max_body_bytes))
+        length = self.request.headers.get("Content-Length")
+        if length and length.isdigit() and int(length) > limit:
+            raise TooLarge(f"request body of {length} bytes is over the limit of {limit} bytes")
+
+    def data_received(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size > self.body_limit():
+            self._too_large = True
+            self._chunks = []
+        elif not self._too_large:
+            self._chunks.append(chunk)
+
+    def parse_body(self) -> None:
+        """Fill `request.files` / `request.body_arguments`; 413 when the body was too large."""
+        if self._too_large:
+            limit = self.body_limit()
+            raise TooLarge(f"request body of {self._size} bytes is over the limit of {limit} bytes")
+        self.request.body = b"".join(self._chunks)
+        self._chunks = []
+        content_type = self.request.headers.get("Content-Type", "")
+        tornado.httputil.parse_body_arguments(
+            content_type,
+            self.request.body,
+            self.request.body_arguments,
+            self.request.files,
+            self.request.headers,
+        )
+
+    def file(self, name: str) -> bytes | None:
+        files = self.request.files.get(name)
+        if files:
+            return files[0]["body"]
+        values = self.request.body_arguments.get(name)
+        return values[0] if values else None
+
+
+class ResourceHandler(APIHandler):
+    """`GET /` and any unmatched GET: what this server is (spec 8.1, no envelope)."""
+
+    async def get(self, *args: Any) -> None:
+        from awe import __version__
+
+        status = await self.ask(self.services.queue.status)
+        self.finish(
+            {
+                "resources": ["job", "work", "client", "queue", "metrics"],
+                "url": self.config.api.external_url
+                or f"{self.request.protocol}://{self.request.host}",
+                "documentation": "https://github.com/MG-RAST/AWE",
+                "title": self.config.title,
+                "contact": self.config.auth.admin_email,
+                "id": "AWE",
+                "type": "server",
+                "queue_status": status["queue_status"],
+                "version": __version__,
+                "git_commit_hash": "",
+            }
+        )
+
+    def _no_route(self, *args: Any) -> None:
+        method, path = self.request.method, self.request.path
+        self.reply(None, status=404, error=[f"No route found for {method} {path}"])
+
+    post = put = delete = _no_route

@@ -1,0 +1,64 @@
+"""`/client`: register, list, heartbeat, suspend/resume/delete (spec 6, 8.5)."""
+
+from __future__ import annotations
+
+import json
+
+from awe.errors import AweError, NotImplementedOp
+from awe.http.base import APIHandler, UploadHandler
+
+
+class ClientsHandler(UploadHandler):
+    def body_limit(self) -> int:
+        return 1024 * 1024  # a client profile
+
+    async def post(self) -> None:
+        self.parse_body()
+        raw = self.file("profile")
+        try:
+            profile = json.loads(raw) if raw else {}
+        except ValueError as err:
+            raise AweError(f"Error in registering new client:{err}") from None
+        registry = self.services.registry
+        self.reply(await self.ask(registry.register, profile, self.cg_token()))
+
+    async def get(self) -> None:
+        self.require("read")
+        self.reply(await self.ask(self.services.registry.list, self.flag("busy")))
+
+    async def put(self) -> None:
+        self.require("write")
+        ops = [op for op in ("suspendall", "resumeall") if self.flag(op)]
+        if not ops:
+            raise NotImplementedOp()
+        self.reply(await self.ask(self.services.registry.control_all, ops[0]))
+
+    async def delete(self) -> None:
+        raise NotImplementedOp()
+
+
+class ClientHandler(APIHandler):
+    async def get(self, client_id: str) -> None:
+        registry = self.services.registry
+        if self.flag("heartbeat"):
+            self.reply(await self.ask(registry.heartbeat, client_id, self.cg_token()))
+        else:
+            self.require("read")
+            self.reply(await self.ask(registry.get, client_id))
+
+    async def put(self, client_id: str) -> None:
+        self.require("write")
+        ops = [op for op in ("suspend", "resume") if self.flag(op)]
+        if not ops:
+            raise NotImplementedOp()
+        self.reply(await self.ask(self.services.registry.control, client_id, ops[0]))
+
+    async def delete(self, client_id: str) -> None:
+        self.require("delete")
+        self.reply(await self.ask(self.services.registry.control, client_id, "delete"))
+
+
+routes = [
+    (r"/client/?", ClientsHandler),
+    (r"/client/([^/]+)/?", ClientHandler),
+]

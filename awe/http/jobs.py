@@ -1,0 +1,242 @@
+"""`/job` and `/job/{id}`: submit, list, query, show, and every job operation (spec 8.5)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from typing import Any
+
+from awe.errors import AweError, NotFound, NotImplementedOp
+from awe.http.base import APIHandler, UploadHandler
+from awe.model.job import public_job
+from awe.model.jobscript import parse_job_script
+from awe.model.times import normalise_date, now
+from awe.store.base import JobQuery
+
+RESERVED = {
+    "limit", "offset", "query", "recent", "order", "direction", "active", "suspend",
+    "registered", "verbosity", "userattr", "distinct", "date_start", "date_end", "callback",
+    "always200", "method",
+}  # fmt: skip
+FIELD = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
+JOB_OPS = ("suspend", "resume", "resubmit", "recover", "recompute", "clientgroup", "priority")
+
+
+class JobsHandler(UploadHandler):
+    """`/job`: POST submits, GET lists and queries, PUT ?resumeall, DELETE ?suspend|?zombie."""
+
+    def body_limit(self) -> int:
+        return min(self.config.api.max_body_bytes, 16 * 1024 * 1024)  # a job document's cap
+
+    async def post(self) -> None:
+        user = self.require("write")
+        self.parse_body()
+        content_type = self.request.headers.get("Content-Type", "")
+        if not content_type.startswith("multipart/form-data"):
+            raise AweError("No job file is submitted")
+        script = self.file("upload")
+        if script is None:
+            raise AweError("No job script or awf is submitted")
+        token = self.request.headers.get("Datatoken") or None
+        job = parse_job_script(
+            script, job_id=str(uuid.uuid4()), now=now(), owner=user, datatoken=token
+        )
+        self.reply(await self.ask(self.services.queue.submit, job))
+
+    async def get(self) -> None:
+        self.require("read")
+        limit = self.int_arg("limit", self.config.queue.page_size)
+        offset = self.int_arg("offset", 0)
+        limit = self.config.queue.page_size if limit <= 0 else limit
+        if offset < 0:
+            raise AweError("offset must not be negative")
+        order = self.arg("order") or self.config.queue.default_order
+        if not FIELD.match(order):
+            raise AweError(f"invalid order field: {order}")
+        query = JobQuery(
+            order=order,
+            descending=(self.arg("direction") or "desc") == "desc",
+            offset=offset,
+            limit=limit,
+        )
+        if self.flag("query"):
+            query.filters = self._filters()
+            query.date_start = self._date("date_start")
+            query.date_end = self._date("date_end")
+        live = await self.ask(self.services.queue.registered)
+        for flag in ("active", "suspend", "registered"):
+            if self.flag(flag):
+                allowed = set(live[flag])
+                query.ids = sorted(allowed if query.ids is None else allowed & set(query.ids))
+        docs, total = await self.read_store(self.services.store.find_jobs, query)
+        registered = set(live["registered"])
+        jobs = [public_job(doc, doc["id"] in registered) for doc in docs]
+        self.reply(jobs, limit=limit, offset=offset, total_count=total)
+
+    def _filters(self) -> dict[str, list[str]]:
+        filters: dict[str, list[str]] = {}
+        for key, raw_values in self.request.query_arguments.items():
+            if key in RESERVED:
+                continue
+            if not FIELD.match(key):
+                raise AweError(f"invalid query field: {key}")
+            values = [v.decode() for v in raw_values]
+            if len(values) == 1:
+                values = values[0].split(",")
+            filters[key] = values
+        return filters
+
+    def _date(self, name: str) -> str | None:
+        value = self.arg(name)
+        if not value:
+            return None
+        try:
+            return normalise_date(value)
+        except ValueError as err:
+            raise AweError(str(err)) from None
+
+    async def put(self) -> None:
+        self.require("write")
+        if not self.flag("resumeall"):
+            raise NotImplementedOp()
+        live = await self.ask(self.services.queue.registered)
+        results = await asyncio.gather(
+            *(
+                self.ask(self.services.queue.operate, j, "resume", None, None)
+                for j in live["suspend"]
+            ),
+            return_exceptions=True,
+        )
+        resumed = sum(1 for r in results if not isinstance(r, BaseException))
+        self.reply(f"{resumed} suspended jobs resumed")
+
+    async def delete(self) -> None:
+        self.require("delete")
+        queue = self.services.queue
+        if self.flag("suspend"):
+            live = await self.ask(queue.registered)
+            targets = [(j, None) for j in live["suspend"]]
+            label = "suspended"
+        elif self.flag("zombie"):
+            live = await self.ask(queue.registered)
+            query = JobQuery(
+                filters={"state": ["queued", "in-progress"]},
+                exclude_ids=live["registered"],
+                limit=0,
+            )
+            docs, _ = await self.read_store(self.services.store.find_jobs, query)
+            targets = [(doc["id"], doc) for doc in docs]
+            label = "zombie"
+        else:
+            raise NotImplementedOp()
+        results = await asyncio.gather(
+            *(self.ask(queue.operate, j, "delete", None, doc) for j, doc in targets),
+            return_exceptions=True,
+        )
+        deleted = sum(1 for r in results if not isinstance(r, BaseException))
+        self.reply(f"deleted {deleted} {label} jobs")
+
+
+class JobHandler(APIHandler):
+    """`/job/{id}`: show, operate, delete."""
+
+    async def _stored(self, job_id: str) -> dict[str, Any] | None:
+        return await self.read_store(self.services.store.get_job, job_id)
+
+    async def get(self, job_id: str) -> None:
+        live = await self.ask(self.services.queue.route, job_id, "get")
+        doc = live
+        if doc is None:
+            stored = await self._stored(job_id)
+            if stored is None:
+                raise AweError(f"job not found:{job_id}")
+            self.check_acl(stored, "read")
+            doc = public_job(stored, registered=False)
+        else:
+            self.require("read")
+        if self.flag("perf"):
+            self.reply(await self._perf(doc))
+            return
+        self.reply(doc)
+
+    async def _perf(self, doc: dict[str, Any]) -> dict[str, Any]:
+        """JobPerf (spec 9.1) from the job's own dates and the workers' perf reports."""
+        import json
+
+        work_stats: dict[str, Any] = {}
+        for task in doc.get("tasks", []):
+            for unit in task.get("workunits", []):
+                wuid = f"{task['taskid']}_{unit['rank']}"
+                raw = await self.read_store(self.services.store.get_report, wuid, "perf")
+                if raw:
+                    try:
+                        work_stats[wuid] = json.loads(raw)
+                    except ValueError:
+                        work_stats[wuid] = {"raw": raw.decode(errors="replace")}
+        task_stats = {
+            t["taskid"]: {"queued": t["createddate"], "start": t["starteddate"],
+                          "end": t["completeddate"], "computetime": t["computetime"]}
+            for t in doc.get("tasks", [])
+        }  # fmt: skip
+        info = doc.get("info", {})
+        return {
+            "id": doc["id"],
+            "queued": info.get("submittime"),
+            "start": info.get("startedtime"),
+            "end": info.get("completedtime"),
+            "task_stats": task_stats,
+            "work_stats": work_stats,
+        }
+
+    async def put(self, job_id: str) -> None:
+        op, arg = self._operation()
+        stored = await self._stored(job_id)
+        if stored is not None:
+            self.check_acl(stored, "write")
+        else:
+            self.require("write")
+        answer = await self.ask(self.services.queue.operate, job_id, op, arg, stored)
+        self.reply(answer)
+
+    def _operation(self) -> tuple[str, Any]:
+        present = [op for op in JOB_OPS if self.flag(op)]
+        if not present:
+            raise AweError("requested job operation not supported")
+        op = present[0]
+        if op == "recover":
+            op = "resubmit"
+        arg: Any = None
+        if op == "recompute":
+            arg = self.arg("recompute") or ""
+            if not arg:
+                raise AweError("lacking stage id from which the recompute starts")
+        elif op == "clientgroup":
+            arg = self.arg("clientgroup") or ""
+            if not arg:
+                raise AweError("lacking clientgroup name")
+        elif op == "priority":
+            arg = self.int_arg("priority", 0)
+            if arg < 1:
+                raise AweError("priority must be an integer of at least 1")
+        return op, arg
+
+    async def delete(self, job_id: str) -> None:
+        stored = await self._stored(job_id)
+        if stored is None:
+            live = await self.ask(self.services.queue.route, job_id, "get")
+            if live is None:
+                raise NotFound("Not Found")
+            self.require("delete")
+        else:
+            self.check_acl(stored, "delete")
+        if self.flag("suspend") and (stored or {}).get("state") != "suspend":
+            raise AweError(f"job {job_id} is not suspended: nothing deleted")
+        answer = await self.ask(self.services.queue.operate, job_id, "delete", None, stored)
+        self.reply(answer)
+
+
+routes = [
+    (r"/job/?", JobsHandler),
+    (r"/job/([^/]+)/?", JobHandler),
+]

@@ -1,0 +1,248 @@
+"""Job, Task and Workunit records, their states, and their document forms.
+
+`to_doc()` is what the store keeps (everything, secrets included); `to_json()` is what users
+see (no data token, no private environment, no ACL), spec 3.1-3.3.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from awe.model.ids import work_id
+from awe.model.times import ZERO_TIME
+
+
+class JobState(StrEnum):
+    INIT = "init"
+    QUEUED = "queued"
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+    SUSPEND = "suspend"
+    DELETED = "deleted"
+
+
+class TaskState(StrEnum):
+    INIT = "init"
+    PENDING = "pending"
+    QUEUED = "queued"
+    IN_PROGRESS = "in-progress"
+    COMPLETED = "completed"
+    SUSPEND = "suspend"
+    USER_SKIPPED = "user_skipped"
+    SKIPPED = "skipped"
+    PASSED = "passed"
+
+
+class WorkState(StrEnum):
+    QUEUED = "queued"
+    CHECKOUT = "checkout"
+    SUSPEND = "suspend"
+    DONE = "done"
+
+
+ACTIVE_JOB_STATES = frozenset({JobState.QUEUED, JobState.IN_PROGRESS})
+FINISHED_JOB_STATES = frozenset({JobState.COMPLETED, JobState.DELETED})
+# A dependency in one of these states no longer holds its dependents back (spec 5.1).
+DONE_TASK_STATES = frozenset(
+    {TaskState.COMPLETED, TaskState.PASSED, TaskState.USER_SKIPPED, TaskState.SKIPPED}
+)
+
+
+@dataclass
+class Workunit:
+    """One rank of a task. Kept in the job document so progress survives a restart (D3)."""
+
+    rank: int
+    state: WorkState = WorkState.QUEUED
+    failed: int = 0
+    client: str = ""
+    checkout_time: str = ZERO_TIME
+    computetime: int = 0
+    notes: str = ""
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "rank": self.rank,
+            "state": str(self.state),
+            "failed": self.failed,
+            "client": self.client,
+            "checkout_time": self.checkout_time,
+            "computetime": self.computetime,
+            "notes": self.notes,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Workunit:
+        return cls(
+            rank=doc["rank"],
+            state=WorkState(doc.get("state", "queued")),
+            failed=doc.get("failed", 0),
+            client=doc.get("client", ""),
+            checkout_time=doc.get("checkout_time", ZERO_TIME),
+            computetime=doc.get("computetime", 0),
+            notes=doc.get("notes", ""),
+        )
+
+
+@dataclass
+class Task:
+    id: str  # "<jobid>_<user taskid>"
+    cmd: dict[str, Any]
+    depends_on: list[str] = field(default_factory=list)  # full task ids
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+    predata: list[dict[str, Any]] = field(default_factory=list)
+    totalwork: int = 1
+    maxworksize: int = 0
+    remainwork: int = 1
+    state: TaskState = TaskState.INIT
+    createddate: str = ZERO_TIME
+    starteddate: str = ZERO_TIME
+    completeddate: str = ZERO_TIME
+    computetime: int = 0
+    userattr: dict[str, Any] = field(default_factory=dict)
+    clientgroups: str = ""
+    skip: int = 0
+    workstatus: list[str] = field(default_factory=list)
+    workunits: list[Workunit] = field(default_factory=list)
+
+    @property
+    def user_taskid(self) -> str:
+        return self.id.split("_", 1)[1]
+
+    def wuid(self, unit: Workunit) -> str:
+        return work_id(self.id, unit.rank)
+
+    def unit(self, rank: int) -> Workunit | None:
+        for unit in self.workunits:
+            if unit.rank == rank:
+                return unit
+        return None
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "taskid": self.id,
+            "cmd": copy.deepcopy(self.cmd),
+            "dependsOn": list(self.depends_on),
+            "inputs": copy.deepcopy(self.inputs),
+            "outputs": copy.deepcopy(self.outputs),
+            "predata": copy.deepcopy(self.predata),
+            "totalwork": self.totalwork,
+            "maxworksize": self.maxworksize,
+            "remainwork": self.remainwork,
+            "state": str(self.state),
+            "createddate": self.createddate,
+            "starteddate": self.starteddate,
+            "completeddate": self.completeddate,
+            "computetime": self.computetime,
+            "userattr": copy.deepcopy(self.userattr),
+            "clientgroups": self.clientgroups,
+            "skip": self.skip,
+            "workstatus": list(self.workstatus),
+            "workunits": [unit.to_doc() for unit in self.workunits],
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Task:
+        return cls(
+            id=doc["taskid"],
+            cmd=copy.deepcopy(doc.get("cmd") or {}),
+            depends_on=list(doc.get("dependsOn") or []),
+            inputs=copy.deepcopy(doc.get("inputs") or []),
+            outputs=copy.deepcopy(doc.get("outputs") or []),
+            predata=copy.deepcopy(doc.get("predata") or []),
+            totalwork=doc.get("totalwork", 1),
+            maxworksize=doc.get("maxworksize", 0),
+            remainwork=doc.get("remainwork", 1),
+            state=TaskState(doc.get("state", "init")),
+            createddate=doc.get("createddate", ZERO_TIME),
+            starteddate=doc.get("starteddate", ZERO_TIME),
+            completeddate=doc.get("completeddate", ZERO_TIME),
+            computetime=doc.get("computetime", 0),
+            userattr=copy.deepcopy(doc.get("userattr") or {}),
+            clientgroups=doc.get("clientgroups", ""),
+            skip=doc.get("skip", 0),
+            workstatus=list(doc.get("workstatus") or []),
+            workunits=[Workunit.from_doc(u) for u in doc.get("workunits") or []],
+        )
+
+
+@dataclass
+class Job:
+    id: str
+    jid: str
+    info: dict[str, Any]
+    tasks: list[Task]
+    state: JobState = JobState.INIT
+    remaintasks: int = 0
+    updatetime: str = ZERO_TIME
+    notes: str = ""
+    lastfailed: str = ""
+    resumed: int = 0
+    acl: dict[str, Any] = field(default_factory=dict)
+
+    def task(self, full_task_id: str) -> Task | None:
+        for task in self.tasks:
+            if task.id == full_task_id:
+                return task
+        return None
+
+    @property
+    def priority(self) -> int:
+        return int(self.info.get("priority", 1))
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "jid": self.jid,
+            "info": copy.deepcopy(self.info),
+            "tasks": [task.to_doc() for task in self.tasks],
+            "state": str(self.state),
+            "remaintasks": self.remaintasks,
+            "updatetime": self.updatetime,
+            "notes": self.notes,
+            "lastfailed": self.lastfailed,
+            "resumed": self.resumed,
+            "acl": copy.deepcopy(self.acl),
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Job:
+        return cls(
+            id=doc["id"],
+            jid=doc.get("jid", ""),
+            info=copy.deepcopy(doc.get("info") or {}),
+            tasks=[Task.from_doc(t) for t in doc.get("tasks") or []],
+            state=JobState(doc.get("state", "init")),
+            remaintasks=doc.get("remaintasks", 0),
+            updatetime=doc.get("updatetime", ZERO_TIME),
+            notes=doc.get("notes", ""),
+            lastfailed=doc.get("lastfailed", ""),
+            resumed=doc.get("resumed", 0),
+            acl=copy.deepcopy(doc.get("acl") or {}),
+        )
+
+
+def public_job(doc: dict[str, Any], registered: bool) -> dict[str, Any]:
+    """A stored job document as users see it: secrets and ACL removed, `registered` set."""
+    out = {k: v for k, v in doc.items() if k != "acl"}
+    out["info"] = public_info(doc.get("info") or {})
+    out["tasks"] = [{**t, "cmd": public_cmd(t.get("cmd") or {})} for t in doc.get("tasks") or []]
+    out["registered"] = registered
+    return out
+
+
+def public_info(info: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in info.items() if k != "datatoken"}
+
+
+def public_cmd(cmd: dict[str, Any]) -> dict[str, Any]:
+    """The command without its private environment (it only goes to the lease holder, D10)."""
+    out = dict(cmd)
+    environ = dict(out.get("environ") or {})
+    environ.pop("private", None)
+    out["environ"] = environ
+    return out

@@ -1,0 +1,265 @@
+"""Parse and validate a submitted job script into a Job (spec 2.1-2.7, decision D8).
+
+Every error is a `JobScriptError` whose message is AWE's text, prefixed as AWE prefixes it
+(`error parsing job, error=...`), so clients that match on it keep working.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlparse
+
+from awe.errors import AweError
+from awe.model import dag
+from awe.model.ids import task_id
+from awe.model.job import Job, JobState, Task, TaskState
+
+IO_STRING_FIELDS = (
+    "filename", "host", "node", "url", "origin", "attrfile", "shockfilename", "shockindex",
+    "directory", "type", "uncompress", "name",
+)  # fmt: skip
+IO_BOOL_FIELDS = ("nonzero", "nofile", "delete", "cache", "temporary")
+INFO_STRING_FIELDS = (
+    "name", "project", "user", "pipeline", "clientgroups", "description", "xref", "service",
+)  # fmt: skip
+
+
+class JobScriptError(AweError):
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"error parsing job, error={detail}")
+
+
+def _task_error(detail: str) -> JobScriptError:
+    return JobScriptError(f"error in InitTask: {detail}")
+
+
+def _expect(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
+    if isinstance(value, bool) and kind in (int, (int,)):
+        raise JobScriptError(f"{where} must be an integer, got {json.dumps(value)}")
+    if not isinstance(value, kind):
+        names = {str: "a string", int: "an integer", dict: "an object", list: "an array"}
+        wanted = names.get(kind, getattr(kind, "__name__", str(kind)))  # type: ignore[call-overload]
+        raise JobScriptError(f"{where} must be {wanted}, got {json.dumps(value)[:60]}")
+    return value
+
+
+def parse_job_script(
+    raw: bytes | str,
+    *,
+    job_id: str,
+    now: str,
+    owner: str = "public",
+    datatoken: str | None = None,
+) -> Job:
+    """Decode, validate and normalise a job script; the Job gets its jid from the queue."""
+    try:
+        script = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise JobScriptError(f"error in unmarshaling job json file: {err}") from err
+    _expect(script, dict, "the job script")
+    tasks_raw = script.get("tasks")
+    if tasks_raw is None or tasks_raw == []:
+        raise JobScriptError("invalid job script: task list empty")
+    _expect(tasks_raw, list, "tasks")
+
+    info = _parse_info(script.get("info"), now, datatoken)
+    tasks = [_parse_task(t, i, job_id, info) for i, t in enumerate(tasks_raw)]
+    _check_graph(tasks)
+    job = Job(
+        id=job_id,
+        jid="",
+        info=info,
+        tasks=tasks,
+        state=JobState.INIT,
+        remaintasks=len(tasks),
+        updatetime=now,
+        acl={"owner": owner, "read": [owner], "write": [owner], "delete": [owner]},
+    )
+    return job
+
+
+def _parse_info(raw: Any, now: str, datatoken: str | None) -> dict[str, Any]:
+    info = dict(_expect(raw if raw is not None else {}, dict, "info"))
+    for key in INFO_STRING_FIELDS:
+        if key in info and info[key] is not None:
+            _expect(info[key], str, f"info.{key}")
+    priority = info.get("priority", 1)
+    _expect(priority, int, "info.priority")
+    info["priority"] = max(1, priority)
+    for key in ("noretry", "tracking", "auth"):
+        if key in info and not isinstance(info[key], bool):
+            raise JobScriptError(f"info.{key} must be true or false")
+    userattr = info.get("userattr")
+    if userattr is not None:
+        _expect(userattr, dict, "info.userattr")
+    info.pop("datatoken", None)
+    info["submittime"] = now
+    info.setdefault("startedtime", "0001-01-01T00:00:00Z")
+    info["completedtime"] = "0001-01-01T00:00:00Z"
+    info.setdefault("clientgroups", "")
+    info["auth"] = datatoken is not None
+    if datatoken is not None:
+        info["datatoken"] = datatoken
+    return info
+
+
+def _parse_task(raw: Any, index: int, job_id: str, info: dict[str, Any]) -> Task:
+    _expect(raw, dict, f"tasks[{index}]")
+    user_taskid = raw.get("taskid", "")
+    if isinstance(user_taskid, int) and not isinstance(user_taskid, bool):
+        user_taskid = str(user_taskid)
+    _expect(user_taskid, str, f"tasks[{index}].taskid")
+    if user_taskid == "":
+        raise _task_error("invalid taskid:")
+    if "_" in user_taskid:
+        raise _task_error("invalid taskid, may not contain '_'")
+    where = f"task {user_taskid}"
+
+    cmd = dict(_expect(raw.get("cmd") if raw.get("cmd") is not None else {}, dict, f"{where} cmd"))
+    for key in ("name", "args", "description"):
+        if cmd.get(key) is not None:
+            _expect(cmd[key], str, f"{where} cmd.{key}")
+    cmd.setdefault("name", "")
+    cmd.setdefault("args", "")
+    environ = dict(_expect(cmd.get("environ") or {}, dict, f"{where} cmd.environ"))
+    for scope in ("public", "private"):
+        values = _expect(environ.get(scope) or {}, dict, f"{where} cmd.environ.{scope}")
+        for key, value in values.items():
+            _expect(value, str, f"{where} cmd.environ.{scope}.{key}")
+        environ[scope] = dict(values)
+    cmd["environ"] = environ
+    cmd["has_private_env"] = bool(environ["private"])
+
+    depends = raw.get("dependsOn") or []
+    _expect(depends, list, f"{where} dependsOn")
+    depends = [str(_expect(d, (str, int), f"{where} dependsOn")) for d in depends]
+
+    totalwork = raw.get("totalwork", 1)
+    _expect(totalwork, int, f"{where} totalwork")
+    maxworksize = raw.get("maxworksize", 0)
+    _expect(maxworksize, int, f"{where} maxworksize")
+    skip = raw.get("skip", 0)
+    _expect(skip, int, f"{where} skip")
+    userattr = raw.get("userattr") or {}
+    _expect(userattr, dict, f"{where} userattr")
+    clientgroups = raw.get("clientgroups") or ""
+    _expect(clientgroups, str, f"{where} clientgroups")
+
+    inputs = _parse_ios(raw.get("inputs"), f"{where} inputs")
+    seen: set[str] = set()
+    for entry in inputs:
+        if entry["filename"] in seen:
+            raise JobScriptError(
+                f"invalid inputs: task {user_taskid} contains multiple inputs "
+                f"with filename={entry['filename']}"
+            )
+        seen.add(entry["filename"])
+    outputs = _parse_ios(raw.get("outputs"), f"{where} outputs")
+    predata = _parse_ios(raw.get("predata"), f"{where} predata")
+    for entry in predata:
+        if not entry.get("url") and not (entry.get("host") and entry.get("node") != "-"):
+            raise _task_error("Invalid IO, required fields url or host / node missing")
+
+    totalwork = max(1, totalwork)
+    return Task(
+        id=task_id(job_id, user_taskid),
+        cmd=cmd,
+        depends_on=[task_id(job_id, d) for d in depends],
+        inputs=inputs,
+        outputs=outputs,
+        predata=predata,
+        totalwork=totalwork,
+        maxworksize=max(0, maxworksize),
+        remainwork=totalwork,
+        state=TaskState.INIT,
+        userattr=dict(userattr),
+        clientgroups=clientgroups,
+        skip=skip if skip in (0, 1, 2) else 0,
+        workstatus=[""] * totalwork,
+    )
+
+
+def _parse_ios(raw: Any, where: str) -> list[dict[str, Any]]:
+    """Array form, or the legacy map form keyed by filename; both end as the array form."""
+    if raw is None:
+        return []
+    if isinstance(raw, dict):
+        entries = []
+        for filename, entry in raw.items():
+            _expect(entry if entry is not None else {}, dict, f"{where}.{filename}")
+            entries.append({**(entry or {}), "filename": filename})
+        raw = entries
+    _expect(raw, list, where)
+    return [_normalise_io(entry, f"{where}[{i}]") for i, entry in enumerate(raw)]
+
+
+def _normalise_io(raw: Any, where: str) -> dict[str, Any]:
+    entry = dict(_expect(raw, dict, where))
+    for key in IO_STRING_FIELDS:
+        if entry.get(key) is not None:
+            _expect(entry[key], str, f"{where}.{key}")
+    for key in IO_BOOL_FIELDS:
+        if key in entry and not isinstance(entry[key], bool):
+            raise JobScriptError(f"{where}.{key} must be true or false")
+    if entry.get("origin") is not None and isinstance(entry["origin"], int):
+        entry["origin"] = str(entry["origin"])
+    if not entry.get("filename"):
+        raise _task_error(f"Invalid IO, {where} has no filename")
+    if "size" in entry:
+        _expect(entry["size"], int, f"{where}.size")
+    for key in ("nodeattr", "formoptions"):
+        if entry.get(key) is not None:
+            _expect(entry[key], dict, f"{where}.{key}")
+    entry["node"] = entry.get("node") or "-"
+    url = entry.get("url") or ""
+    if url:
+        parsed = urlparse(url)
+        if not parsed.scheme or not parsed.path or (parsed.scheme != "file" and not parsed.netloc):
+            raise _task_error(f"Invalid IO, invalid url: {url}")
+        parts = parsed.path.split("/")
+        if len(parts) >= 3 and parts[1] == "node" and parsed.netloc and entry["node"] == "-":
+            entry.setdefault("host", f"{parsed.scheme}://{parsed.netloc}")
+            entry["node"] = parts[2]
+    elif entry.get("host") and entry["node"] != "-":
+        entry["url"] = f"{entry['host'].rstrip('/')}/node/{entry['node']}?download"
+    return entry
+
+
+def _check_graph(tasks: list[Task]) -> None:
+    """Reject what AWE v0.9 silently accepted: duplicates, unknown deps, cycles, bad origins."""
+    ids = [task.id for task in tasks]
+    seen: set[str] = set()
+    for task in tasks:
+        if task.id in seen:
+            raise JobScriptError(f"duplicate taskid: {task.user_taskid}")
+        seen.add(task.id)
+    parents = {task.id: task.depends_on for task in tasks}
+    for task in tasks:
+        for parent in task.depends_on:
+            if parent not in parents:
+                unknown = parent.split("_", 1)[1]
+                raise JobScriptError(f"task {task.user_taskid} depends on unknown task {unknown}")
+    cycle = dag.find_cycle(parents)
+    if cycle:
+        names = " -> ".join(node.split("_", 1)[1] for node in reversed(cycle))
+        raise JobScriptError(f"dependency cycle: {names}")
+    by_id = dict(zip(ids, tasks, strict=True))
+    for task in tasks:
+        upstream = dag.ancestors(parents, task.id)
+        for entry in task.inputs:
+            origin = entry.get("origin")
+            if not origin:
+                continue
+            origin_id = f"{task.id.split('_', 1)[0]}_{origin}"
+            if origin_id not in upstream:
+                raise JobScriptError(
+                    f"task {task.user_taskid} input {entry['filename']}: origin task {origin} "
+                    "is not upstream of it (add it to dependsOn)"
+                )
+            produced = {out["filename"] for out in by_id[origin_id].outputs}
+            if entry["filename"] not in produced:
+                raise JobScriptError(
+                    f"task {task.user_taskid} input {entry['filename']}: origin task {origin} "
+                    f"has no output named {entry['filename']}"
+                )

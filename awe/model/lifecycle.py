@@ -1,0 +1,514 @@
+"""What happens to a job: admit, checkout, report, release, suspend, resume, recompute, delete.
+
+Pure functions on a `Job`. Each changes the job in place and records what the rest of the
+server must do in an `Effects` (offer workunits to the queue, withdraw them, tell a worker to
+discard one); the JobActor performs those effects. No threads, no I/O here.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+from awe.errors import AweError
+from awe.model import dag, split
+from awe.model.ids import task_id
+from awe.model.job import (
+    ACTIVE_JOB_STATES,
+    DONE_TASK_STATES,
+    Job,
+    JobState,
+    Task,
+    TaskState,
+    WorkState,
+    Workunit,
+    public_cmd,
+    public_info,
+)
+from awe.model.times import ZERO_TIME
+from awe.model.transitions import StateError, job_next, task_next, work_next
+
+REPORT_STATUSES = ("done", "fail", "discarded")
+
+
+@dataclass
+class Settings:
+    max_work_failure: int = 3
+    datastore_url: str = ""  # "file:///abs/root": where outputs with no location go (D11)
+
+
+@dataclass
+class Effects:
+    offer: list[str] = field(default_factory=list)  # wuids that became ready
+    withdraw: list[str] = field(default_factory=list)  # wuids no longer ready
+    discard: list[tuple[str, str]] = field(default_factory=list)  # (client, wuid) to drop
+    lease_ended: list[tuple[str, str]] = field(default_factory=list)  # (client, wuid)
+    completed_tasks: list[str] = field(default_factory=list)
+
+
+# ---- lookups -----------------------------------------------------------------------------
+
+
+def find_unit(job: Job, wuid: str) -> tuple[Task, Workunit]:
+    full_task_id, _, rank = wuid.rpartition("_")
+    task = job.task(full_task_id)
+    unit = task.unit(int(rank)) if task and rank.isdigit() else None
+    if task is None or unit is None:
+        raise AweError(f"no workunit found with id {wuid}")
+    return task, unit
+
+
+def effective_clientgroups(job: Job, task: Task) -> str:
+    """A task's own clientgroups win over the job's, for that task only (fixes spec 12.7)."""
+    return task.clientgroups or job.info.get("clientgroups", "")
+
+
+def workunit_view(job: Job, task: Task, unit: Workunit) -> dict[str, Any]:
+    """The workunit as a worker receives it at checkout (spec 3.3, 14)."""
+    outputs = copy.deepcopy(task.outputs)
+    if len(task.workunits) > 1:
+        for out in outputs:
+            if out.get("datastore") and out.get("url"):
+                out["url"] = f"{out['url']}.part{unit.rank}"
+    split_name = split.split_input(task)
+    part = None
+    if split_name is not None:
+        part = {"input": split_name, "index": "line", "rank": unit.rank,
+                "totalwork": len(task.workunits)}  # fmt: skip
+    return {
+        "wuid": task.wuid(unit),
+        "info": {**public_info(job.info), "clientgroups": effective_clientgroups(job, task)},
+        "inputs": copy.deepcopy(task.inputs),
+        "outputs": outputs,
+        "predata": copy.deepcopy(task.predata),
+        "cmd": public_cmd(task.cmd),
+        "app": None,
+        "rank": unit.rank,
+        "totalwork": len(task.workunits),
+        "part": part,
+        "state": str(unit.state),
+        "failed": unit.failed,
+        "checkout_time": unit.checkout_time,
+        "client": unit.client,
+        "computetime": unit.computetime,
+        "notes": unit.notes,
+        "userattr": copy.deepcopy(task.userattr),
+    }
+
+
+def recount(job: Job) -> None:
+    job.remaintasks = sum(1 for t in job.tasks if t.state not in DONE_TASK_STATES)
+
+
+def _skippable(task: Task) -> bool:
+    return len(task.inputs) == 1 and len(task.outputs) == 1 and len(task.depends_on) <= 1
+
+
+# ---- admission and enqueueing ----------------------------------------------------------------
+
+
+def admit(job: Job, now: str, settings: Settings) -> Effects:
+    """A newly submitted job: every task is handed to the queue, the ready ones enqueued."""
+    effects = Effects()
+    for task in job.tasks:
+        if task.state == TaskState.INIT:
+            task.state = task_next(task.state, "admit")
+    enqueue_ready_tasks(job, now, settings, effects)
+    return effects
+
+
+def enqueue_ready_tasks(job: Job, now: str, settings: Settings, effects: Effects) -> None:
+    """Enqueue every pending task whose dependencies are done, until nothing more is ready."""
+    if job.state not in (JobState.INIT, *ACTIVE_JOB_STATES):
+        return
+    progressed = True
+    while progressed:
+        progressed = False
+        for task in job.tasks:
+            if task.state != TaskState.PENDING or not _deps_done(job, task):
+                continue
+            progressed = True
+            if task.skip == 1 and _skippable(task):
+                task.state = task_next(task.state, "skip")
+                recount(job)
+            else:
+                _enqueue_task(job, task, now, settings, effects)
+    if job.remaintasks == 0 and job.state != JobState.COMPLETED:
+        _complete_job(job, now)
+
+
+def _deps_done(job: Job, task: Task) -> bool:
+    for parent_id in task.depends_on:
+        parent = job.task(parent_id)
+        if parent is None or parent.state not in DONE_TASK_STATES:
+            return False
+    return True
+
+
+def _enqueue_task(job: Job, task: Task, now: str, settings: Settings, effects: Effects) -> None:
+    _resolve_origins(job, task)
+    _place_outputs(job, task, settings)
+    if not task.workunits:
+        task.workunits = split.make_workunits(task)
+        task.workstatus = [""] * len(task.workunits)
+    for unit in task.workunits:
+        if unit.state != WorkState.DONE:
+            unit.state, unit.client = WorkState.QUEUED, ""
+            effects.offer.append(task.wuid(unit))
+    task.remainwork = sum(1 for u in task.workunits if u.state != WorkState.DONE)
+    task.state = task_next(task.state, "enqueue")
+    if task.createddate == ZERO_TIME:
+        task.createddate = now
+    task.starteddate = now
+    job.state = job_next(job.state, "task_enqueued")
+    if task.remainwork == 0:
+        _complete_task(job, task, now, settings, effects)
+
+
+def _resolve_origins(job: Job, task: Task) -> None:
+    """Inputs with `origin` take the location of the producing task's output (D11)."""
+    for entry in task.inputs:
+        origin = entry.get("origin")
+        if not origin:
+            continue
+        producer = job.task(task_id(job.id, origin))
+        if producer is None:
+            continue
+        for out in producer.outputs:
+            if out["filename"] != entry["filename"]:
+                continue
+            if out.get("node", "-") != "-":
+                entry["node"] = out["node"]
+                host = entry.get("host") or out.get("host", "")
+                entry["host"] = host
+                entry["url"] = f"{host.rstrip('/')}/node/{out['node']}?download"
+            elif out.get("url"):
+                entry["url"] = out["url"]
+            if "size" in out:
+                entry["size"] = out["size"]
+
+
+def _place_outputs(job: Job, task: Task, settings: Settings) -> None:
+    if not settings.datastore_url:
+        return
+    for out in task.outputs:
+        if out.get("nofile") or out.get("host") or (out.get("url") and not out.get("datastore")):
+            continue
+        out["url"] = f"{settings.datastore_url}/{job.id}/{task.user_taskid}/{out['filename']}"
+        out["datastore"] = True
+
+
+# ---- checkout and reports ----------------------------------------------------------------------
+
+
+def checkout(job: Job, wuid: str, client: str, now: str) -> bool:
+    """Lease a queued workunit to `client`; False when it is no longer queued (a lost race)."""
+    task, unit = find_unit(job, wuid)
+    if unit.state != WorkState.QUEUED or job.state not in (JobState.INIT, *ACTIVE_JOB_STATES):
+        return False
+    unit.state = work_next(unit.state, "checkout")
+    unit.client, unit.checkout_time = client, now
+    if task.state == TaskState.QUEUED:
+        task.state = task_next(task.state, "checkout")
+        task.starteddate = now
+    job.state = job_next(job.state, "checkout")
+    if job.info.get("startedtime", ZERO_TIME) == ZERO_TIME:
+        job.info["startedtime"] = now
+    return True
+
+
+def report(
+    job: Job,
+    wuid: str,
+    client: str,
+    status: str,
+    *,
+    computetime: int,
+    notes: str,
+    now: str,
+    settings: Settings,
+) -> tuple[bool, Effects]:
+    """Apply a worker's status report; only the lease holder's report counts (D5).
+
+    Returns (applied, effects). A duplicate or stale report is not applied and changes nothing.
+    """
+    if status not in REPORT_STATUSES:
+        raise AweError(f"invalid status: {status}")
+    effects = Effects()
+    try:
+        task, unit = find_unit(job, wuid)
+    except AweError:
+        return False, effects
+    if unit.client != client or unit.state not in (WorkState.CHECKOUT, WorkState.SUSPEND):
+        return False, effects
+    if status == "fail" and unit.state != WorkState.CHECKOUT:
+        return False, effects
+    slot = max(unit.rank - 1, 0)
+    if slot < len(task.workstatus):
+        task.workstatus[slot] = status
+    effects.lease_ended.append((client, wuid))
+    if status == "done":
+        _work_done(job, task, unit, computetime, now, settings, effects)
+    elif status == "fail":
+        _work_failed(job, task, unit, notes, now, settings, effects)
+    else:  # discarded: the holder hands it back; it runs again unless the job is suspended
+        unit.client = ""
+        if unit.state == WorkState.CHECKOUT:
+            unit.state = work_next(unit.state, "release")
+            effects.offer.append(wuid)
+    return True, effects
+
+
+def _work_done(job: Job, task: Task, unit: Workunit, computetime: int, now: str,
+               settings: Settings, effects: Effects) -> None:  # fmt: skip
+    unit.state = work_next(unit.state, "done")
+    unit.computetime = computetime
+    task.computetime += computetime
+    task.remainwork = sum(1 for u in task.workunits if u.state != WorkState.DONE)
+    if task.remainwork == 0 and task.state != TaskState.COMPLETED:
+        _complete_task(job, task, now, settings, effects)
+
+
+def _work_failed(job: Job, task: Task, unit: Workunit, notes: str, now: str,
+                 settings: Settings, effects: Effects) -> None:  # fmt: skip
+    unit.failed += 1
+    unit.notes = notes
+    limit = 1 if job.info.get("noretry") else settings.max_work_failure
+    wuid = task.wuid(unit)
+    if task.skip == 2 and _skippable(task):
+        unit.state, unit.client = WorkState.DONE, ""
+        task.state = task_next(task.state, "fail_skip")
+        _withdraw_task(task, effects)
+        recount(job)
+        enqueue_ready_tasks(job, now, settings, effects)
+    elif unit.failed < limit:
+        unit.state, unit.client = work_next(unit.state, "retry"), ""
+        effects.offer.append(wuid)
+    else:
+        unit.state = work_next(unit.state, "fail_limit")
+        reason = f"workunit {wuid} failed {limit} time(s)."
+        if notes:
+            reason += f" msg from client:{notes}"
+        suspend(job, reason, now, effects, lastfailed=wuid)
+
+
+def _complete_task(job: Job, task: Task, now: str, settings: Settings, effects: Effects) -> None:
+    task.state = task_next(task.state, "complete")
+    task.completeddate = now
+    effects.completed_tasks.append(task.id)
+    recount(job)
+    enqueue_ready_tasks(job, now, settings, effects)
+    if job.remaintasks == 0 and job.state != JobState.COMPLETED:
+        _complete_job(job, now)
+
+
+def _complete_job(job: Job, now: str) -> None:
+    job.state = job_next(job.state, "complete")
+    job.info["completedtime"] = now
+
+
+def _withdraw_task(task: Task, effects: Effects) -> None:
+    for unit in task.workunits:
+        wuid = task.wuid(unit)
+        if unit.state == WorkState.QUEUED:
+            effects.withdraw.append(wuid)
+        elif unit.state == WorkState.CHECKOUT:
+            effects.discard.append((unit.client, wuid))
+
+
+def release(job: Job, wuid: str, client: str, effects: Effects) -> bool:
+    """The holder is lost or suspended: its workunit goes back to the queue, no failure counted."""
+    try:
+        _, unit = find_unit(job, wuid)
+    except AweError:
+        return False
+    if unit.client != client:
+        return False
+    if unit.state == WorkState.CHECKOUT:
+        unit.state, unit.client = work_next(unit.state, "release"), ""
+        effects.offer.append(wuid)
+        return True
+    if unit.state == WorkState.SUSPEND:
+        unit.client = ""
+        return True
+    return False
+
+
+def reattach(job: Job, wuid: str, client: str, now: str, effects: Effects) -> bool:
+    """A re-registering worker says it still holds `wuid`: give it back the lease (spec 6.1)."""
+    try:
+        task, unit = find_unit(job, wuid)
+    except AweError:
+        return False
+    if unit.state == WorkState.CHECKOUT:
+        return unit.client == client
+    if unit.state == WorkState.QUEUED and job.state in (JobState.INIT, *ACTIVE_JOB_STATES):
+        effects.withdraw.append(wuid)
+        checkout(job, wuid, client, now)
+        return True
+    return False
+
+
+# ---- job operations ----------------------------------------------------------------------------
+
+
+def suspend(job: Job, reason: str, now: str, effects: Effects, lastfailed: str = "") -> None:
+    """Withhold queued work and tell holders to discard theirs (spec 4.6)."""
+    job.state = job_next(job.state, "suspend")
+    job.notes = reason
+    if lastfailed:
+        job.lastfailed = lastfailed
+    for task in job.tasks:
+        if (task.state, "suspend") in _SUSPENDABLE:
+            task.state = task_next(task.state, "suspend")
+        for unit in task.workunits:
+            if unit.state == WorkState.QUEUED:
+                effects.withdraw.append(task.wuid(unit))
+                unit.state = work_next(unit.state, "suspend")
+            elif unit.state == WorkState.CHECKOUT:
+                effects.discard.append((unit.client, task.wuid(unit)))
+                unit.state = work_next(unit.state, "suspend")
+
+
+_SUSPENDABLE = {(s, "suspend") for s in (TaskState.INIT, TaskState.QUEUED, TaskState.IN_PROGRESS)}
+
+
+def _unsuspend_tasks(job: Job) -> None:
+    """Suspended tasks go back to pending; their unfinished workunits get a fresh failure count."""
+    for task in job.tasks:
+        if task.state == TaskState.SUSPEND:
+            task.state = task_next(task.state, "resume")
+        for unit in task.workunits:
+            if unit.state == WorkState.SUSPEND:
+                unit.state = work_next(unit.state, "resume")
+                unit.client, unit.failed = "", 0
+
+
+def _has_progress(job: Job) -> bool:
+    return job.remaintasks < len(job.tasks) or any(
+        u.state == WorkState.DONE for t in job.tasks for u in t.workunits
+    )
+
+
+def resume(job: Job, now: str, settings: Settings) -> Effects:
+    """Continue where the job stopped: finished workunits stay finished."""
+    effects = Effects()
+    event = "resume_started" if _has_progress(job) else "resume_fresh"
+    job.state = job_next(job.state, event)
+    job.resumed += 1
+    _unsuspend_tasks(job)
+    _offer_queued_units(job, effects)
+    enqueue_ready_tasks(job, now, settings, effects)
+    return effects
+
+
+def _offer_queued_units(job: Job, effects: Effects) -> None:
+    for task in job.tasks:
+        if task.state in (TaskState.QUEUED, TaskState.IN_PROGRESS):
+            for unit in task.workunits:
+                if unit.state == WorkState.QUEUED:
+                    effects.offer.append(task.wuid(unit))
+
+
+def recompute(job: Job, user_taskid: str, now: str, settings: Settings) -> Effects:
+    """Reset a task and every task downstream of it, along every path (D19, fixes 12.6)."""
+    start = job.task(task_id(job.id, user_taskid))
+    if start is None:
+        raise AweError(f"task {user_taskid} not found in job {job.id}")
+    if job.state not in (JobState.COMPLETED, JobState.SUSPEND):
+        raise StateError(f"job is {job.state}, cannot recompute it (only completed or suspended)")
+    parents = {t.id: t.depends_on for t in job.tasks}
+    reset_ids = {start.id} | dag.descendants(parents, start.id)
+    effects = Effects()
+    for task in job.tasks:
+        if task.id in reset_ids:
+            _withdraw_task(task, effects)
+            _reset_task(task)
+    _unsuspend_tasks(job)
+    recount(job)
+    event = "recompute_started" if len(reset_ids) < len(job.tasks) else "recompute_fresh"
+    job.state = job_next(job.state, event)
+    job.notes = f"recomputed from task {start.id}"
+    job.info["completedtime"] = ZERO_TIME
+    _offer_queued_units(job, effects)
+    enqueue_ready_tasks(job, now, settings, effects)
+    return effects
+
+
+def _reset_task(task: Task) -> None:
+    task.state = task_next(task.state, "reset")
+    task.workunits = []
+    task.remainwork = task.totalwork
+    task.workstatus = [""] * task.totalwork
+    task.computetime = 0
+    task.createddate = task.starteddate = task.completeddate = ZERO_TIME
+    for entry in task.inputs:
+        if entry.get("origin"):
+            entry["node"], entry["url"] = "-", ""
+            entry.pop("size", None)
+
+
+def delete(job: Job, now: str) -> Effects:
+    """State `deleted`; queued work withdrawn, leased work discarded. The document is kept."""
+    effects = Effects()
+    job.state = job_next(job.state, "delete")
+    job.notes = "deleted"
+    for task in job.tasks:
+        _withdraw_task(task, effects)
+    return effects
+
+
+def recover(job: Job, now: str, settings: Settings) -> tuple[Effects, dict[str, str]]:
+    """After a restart: offer queued work again and return the leases waiting for re-attach (D3)."""
+    effects = Effects()
+    leases: dict[str, str] = {}
+    for task in job.tasks:
+        if task.state == TaskState.INIT:
+            task.state = task_next(task.state, "admit")
+        for unit in task.workunits:
+            if unit.state == WorkState.CHECKOUT:
+                leases[task.wuid(unit)] = unit.client
+    if job.state != JobState.SUSPEND:
+        _offer_queued_units(job, effects)
+        enqueue_ready_tasks(job, now, settings, effects)
+    return effects, leases
+
+
+def resubmit(job: Job, now: str, settings: Settings) -> Effects:
+    """Put a job that was in the store but not in the queue back to work (D2)."""
+    if job.state in (JobState.COMPLETED, JobState.DELETED):
+        raise StateError(f"job is {job.state}, cannot resubmit it (use ?recompute=<taskid>)")
+    for task in job.tasks:
+        for unit in task.workunits:
+            if unit.state == WorkState.CHECKOUT:  # those leases died with the old server
+                unit.state, unit.client = work_next(unit.state, "release"), ""
+    if job.state == JobState.SUSPEND:
+        return resume(job, now, settings)
+    effects, _ = recover(job, now, settings)
+    return effects
+
+
+def set_clientgroups(job: Job, names: str) -> Effects:
+    """Where unfinished work may run from now on; queued workunits are re-indexed."""
+    job.info["clientgroups"] = names
+    for task in job.tasks:
+        if task.state not in DONE_TASK_STATES:
+            task.clientgroups = ""
+    return _reindex(job)
+
+
+def set_priority(job: Job, priority: int) -> Effects:
+    job.info["priority"] = max(1, priority)
+    return _reindex(job)
+
+
+def _reindex(job: Job) -> Effects:
+    effects = Effects()
+    for task in job.tasks:
+        for unit in task.workunits:
+            if unit.state == WorkState.QUEUED and job.state in ACTIVE_JOB_STATES:
+                wuid = task.wuid(unit)
+                effects.withdraw.append(wuid)
+                effects.offer.append(wuid)
+    return effects

@@ -1,0 +1,177 @@
+"""The awe-server process: config, store, actors, HTTP; recovery at start, clean stop on signals."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import pykka
+import pykka.debug
+import tornado.httpserver
+import tornado.ioloop
+import tornado.netutil
+
+from awe import __version__
+from awe.actors.base import PooledActor, ask_sync
+from awe.actors.clients import ClientRegistryActor
+from awe.actors.job import JobActor, JobContext
+from awe.actors.queue import QueueActor
+from awe.actors.snapshots import SnapshotActor
+from awe.config import ConfigError, ServerConfig, load_server_config
+from awe.http.app import make_app
+from awe.http.base import Services
+from awe.model.lifecycle import Settings
+from awe.model.times import now
+from awe.store import open_store
+from awe.store.base import Store, StoreUnavailable
+
+log = logging.getLogger("awe.server")
+
+
+class AweServer:
+    """The actors and the store of one server, started and stopped together."""
+
+    def __init__(self, config: ServerConfig, store: Store) -> None:
+        self.config = config
+        self.store = store
+        self.executor = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="store-read")
+        root = config.datastore_root.resolve()
+        root.mkdir(parents=True, exist_ok=True)
+        settings = Settings(
+            max_work_failure=config.queue.max_work_failure, datastore_url=root.as_uri()
+        )
+        self.snapshots = SnapshotActor.start(store).proxy()
+        context = JobContext(queue=None, registry=None, snapshots=self.snapshots, settings=settings)
+        queue_cfg = config.queue
+        self.queue = QueueActor.start(context, store.max_jid(), queue_cfg.client_timeout_s).proxy()
+        self.registry = ClientRegistryActor.start(
+            self.queue, config.auth, queue_cfg.client_timeout_s, queue_cfg.max_client_failure
+        ).proxy()
+        # set before any message is sent, so every actor sees both refs
+        context.queue, context.registry = self.queue, self.registry
+        self.services = Services(config, self.queue, self.registry, store, self.executor)
+
+    def recover(self) -> int:
+        """Give every unfinished job of the store its JobActor back (D3)."""
+        if not self.config.queue.recover:
+            log.info("recovery is off (queue.recover: false): unfinished jobs stay in the store")
+            return 0
+        docs = self.store.load_unfinished_jobs()
+        count = ask_sync(self.queue.recover, docs, timeout=600)
+        if count:
+            log.info("recovered %d unfinished job(s) from the store", count)
+        return count
+
+    def sweep(self) -> None:
+        at = now()
+        self.registry.sweep.defer(at)
+        self.queue.sweep.defer(at)
+
+    def stop(self) -> None:
+        """Stop job actors first (their last snapshots go out), then flush and close the store."""
+        for ref in pykka.ActorRegistry.get_by_class(JobActor):
+            ref.stop(block=True, timeout=10)
+        for proxy in (self.registry, self.queue):
+            proxy.actor_ref.stop(block=True, timeout=10)
+        self.snapshots.actor_ref.stop(block=True, timeout=30)
+        PooledActor.shutdown_pool()
+        self.executor.shutdown(wait=True)
+        self.store.close()
+
+
+def setup_logging(level: str, logs_dir: str) -> None:
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if logs_dir:
+        Path(logs_dir).mkdir(parents=True, exist_ok=True)
+        handlers.append(logging.FileHandler(Path(logs_dir) / "awe-server.log"))
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        handlers=handlers,
+        force=True,
+    )
+    logging.getLogger("tornado.access").setLevel(logging.WARNING)
+
+
+def apply_flags(config: ServerConfig, **flags: Any) -> ServerConfig:
+    if flags.get("port") is not None:
+        config.api.port = flags["port"]
+    if flags.get("host"):
+        config.api.host = flags["host"]
+    if flags.get("data_dir"):
+        config.paths.data = flags["data_dir"]
+    if flags.get("mongodb_uri"):
+        config.store.mongodb.uri = flags["mongodb_uri"]
+    if flags.get("no_recover"):
+        config.queue.recover = False
+    return config
+
+
+def serve(config: ServerConfig) -> None:
+    """Run until SIGTERM/SIGINT."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        store = open_store(config)
+    except StoreUnavailable as err:
+        log.error("cannot open the store: %s", err)
+        sys.exit(2)
+    log.info("awe-server %s, store: %s", __version__, store.describe())
+    server = AweServer(config, store)
+    server.recover()
+    app = make_app(server.services)
+    http = tornado.httpserver.HTTPServer(app, max_body_size=config.api.max_body_bytes)
+    sockets = tornado.netutil.bind_sockets(config.api.port, config.api.host)
+    http.add_sockets(sockets)
+    host, port = sockets[0].getsockname()[:2]
+    log.info("awe-server listening on http://%s:%d (data in %s)", host, port,
+             config.data_dir.resolve())  # fmt: skip
+    loop = tornado.ioloop.IOLoop.current()
+    interval_ms = max(100, int(config.queue.client_check_interval_s * 1000))
+    sweeper = tornado.ioloop.PeriodicCallback(server.sweep, interval_ms)
+    sweeper.start()
+
+    def shutdown(signum: int, _frame: Any) -> None:
+        log.info("signal %s: stopping", signal.Signals(signum).name)
+        loop.add_callback_from_signal(loop.stop)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    signal.signal(signal.SIGUSR1, pykka.debug.log_thread_tracebacks)
+    loop.start()
+    sweeper.stop()
+    http.stop()
+    server.stop()
+    log.info("awe-server stopped cleanly")
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(),
+    help="YAML config (conf/awe-server.yaml documents every key).",
+)
+@click.option("--port", type=int, help="API port (0 picks a free one). Overrides api.port.")
+@click.option("--host", help="Address to listen on. Overrides api.host.")
+@click.option("--data-dir", help="Data directory. Overrides paths.data.")
+@click.option("--mongodb-uri", help="Use MongoDB at this URI instead of the embedded store.")
+@click.option("--no-recover", is_flag=True, help="Leave unfinished jobs in the store (zombies).")
+@click.option("--log-level", default="info", show_default=True, help="debug, info, warning, error.")
+@click.version_option(__version__)
+def main(config_path: str | None, log_level: str, **flags: Any) -> None:
+    """Start the AWE server: the REST API on one port, jobs kept in the store."""
+    try:
+        config = apply_flags(load_server_config(config_path), **flags)
+    except ConfigError as err:
+        raise click.ClickException(f"configuration error: {err}") from err
+    setup_logging(log_level, config.paths.logs)
+    serve(config)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""The Store protocol: everything awe keeps durably, behind one interface for both back-ends.
+
+The job document is the truth for anything that must survive a restart (DESIGN.md,
+"Persistence"). Writers are few: only the SnapshotActor calls `save_batch`; readers (HTTP
+handlers through an executor, start-up recovery) only read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+# Job states that still need a JobActor after a restart (spec 7.3, decision D3).
+UNFINISHED_STATES = ("init", "queued", "in-progress", "suspend")
+
+# Dotted job fields that both back-ends index (spec 7.1).
+INDEXED_FIELDS = (
+    "id",
+    "jid",
+    "state",
+    "updatetime",
+    "info.submittime",
+    "info.completedtime",
+    "info.user",
+    "info.project",
+    "info.pipeline",
+)
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be reached now; the request that needed it should answer 503."""
+
+
+@dataclass(frozen=True)
+class Report:
+    """One report file a worker sent with a status report (stdout, stderr, worknotes, perf...)."""
+
+    job_id: str
+    wuid: str
+    name: str
+    content: bytes
+
+
+@dataclass
+class Batch:
+    """What one group commit writes: job documents (upserted whole, by `id`) and reports."""
+
+    jobs: list[dict[str, Any]] = field(default_factory=list)
+    reports: list[Report] = field(default_factory=list)
+    perf: list[dict[str, Any]] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.jobs or self.reports or self.perf)
+
+
+@dataclass
+class JobQuery:
+    """A listing of jobs, as `GET /job` asks for it (spec 8.3, 8.4).
+
+    `filters` maps a dotted field to the string values it may equal (exact string equality,
+    no type conversion). `ids` restricts to those job ids; `exclude_ids` removes them.
+    `date_start`/`date_end` form a half-open range that must hold for `info.submittime` or
+    `info.completedtime`. A `limit` of 0 or less means no limit.
+    `readable_by` (spec 8.4, ACL) keeps only jobs that user may read: `acl.owner` is the user,
+    or `acl.read` contains the user or "public"; None means no ACL filter (admins).
+    """
+
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    ids: list[str] | None = None
+    exclude_ids: list[str] | None = None
+    date_start: str | None = None
+    date_end: str | None = None
+    order: str = "updatetime"
+    descending: bool = True
+    offset: int = 0
+    limit: int = 25
+    readable_by: str | None = None
+
+
+class Store(Protocol):
+    """Durable storage of jobs, reports and perf records."""
+
+    def save_batch(self, batch: Batch) -> None:
+        """Write every document of the batch durably before returning (D4).
+
+        Jobs are upserted whole by `id`; reports replace an earlier report of the same
+        (wuid, name). The jid high-water mark follows the largest `jid` saved.
+        Raises StoreUnavailable when the back-end cannot be written now.
+        """
+        ...
+
+    def get_job(self, job_id: str) -> dict[str, Any] | None: ...
+
+    def find_jobs(self, query: JobQuery) -> tuple[list[dict[str, Any]], int]:
+        """Return one page of matching jobs and the total number of matches."""
+        ...
+
+    def load_unfinished_jobs(self) -> list[dict[str, Any]]:
+        """Jobs in UNFINISHED_STATES, oldest `info.submittime` first (start-up recovery)."""
+        ...
+
+    def max_jid(self) -> int:
+        """The largest jid ever saved, or 10000 when none was (so the first job gets 10001)."""
+        ...
+
+    def get_report(self, wuid: str, name: str) -> bytes | None: ...
+
+    def get_perf(self, job_id: str) -> dict[str, Any] | None: ...
+
+    def describe(self) -> str:
+        """Where the data lives, for the start-up log line."""
+        ...
+
+    def close(self) -> None: ...
