@@ -7,6 +7,7 @@ SnapshotActor (which answers the request once durable). A finished job stops its
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from urllib.parse import unquote, urlparse
 from awe.actors.base import PooledActor, Reply, reject, resolve
 from awe.errors import AweError
 from awe.model import lifecycle
-from awe.model.job import FINISHED_JOB_STATES, Job, JobState, public_job
+from awe.model.job import FINISHED_JOB_STATES, Job, public_job
 from awe.model.lifecycle import Effects, Settings
 from awe.model.matching import ReadyEntry
 from awe.model.times import now
@@ -80,7 +81,7 @@ class JobActor(PooledActor):
         try:
             applied, effects = lifecycle.report(
                 self.job, wuid, client, status, computetime=computetime, notes=notes,
-                now=now(), settings=self.ctx.settings,
+                now=now(), settings=self.ctx.settings, delivered=_delivered(reports),
             )  # fmt: skip
         except AweError as err:
             reject(reply, err)
@@ -259,5 +260,13 @@ class JobActor(PooledActor):
         log.debug("job actor for %s stopped (%s)", self.job.id, self.job.state)
 
 
-def is_live_state(state: str) -> bool:
-    return state not in (JobState.COMPLETED, JobState.DELETED)
+def _delivered(reports: list[Report]) -> list[dict[str, Any]]:
+    """The `outputs` part of a report (awe's worker): JSON list of {filename, node, url, size}."""
+    for report in reports:
+        if report.name == "outputs":
+            try:
+                records = json.loads(report.content)
+            except ValueError:
+                return []
+            return records if isinstance(records, list) else []
+    return []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import uuid
 from typing import Any
 
@@ -12,6 +11,7 @@ from awe.http.base import APIHandler, UploadHandler
 from awe.model.job import public_job
 from awe.model.jobscript import parse_job_script
 from awe.model.times import normalise_date, now
+from awe.store import check_field
 from awe.store.base import JobQuery
 
 RESERVED = {
@@ -19,7 +19,16 @@ RESERVED = {
     "registered", "verbosity", "userattr", "distinct", "date_start", "date_end", "callback",
     "always200", "method",
 }  # fmt: skip
-FIELD = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
+
+
+def is_field(name: str) -> bool:
+    try:
+        check_field(name)
+    except ValueError:
+        return False
+    return True
+
+
 JOB_OPS = ("suspend", "resume", "resubmit", "recover", "recompute", "clientgroup", "priority")
 
 
@@ -45,20 +54,21 @@ class JobsHandler(UploadHandler):
         self.reply(await self.ask(self.services.queue.submit, job))
 
     async def get(self) -> None:
-        self.require("read")
+        user = self.require("read")
         limit = self.int_arg("limit", self.config.queue.page_size)
         offset = self.int_arg("offset", 0)
         limit = self.config.queue.page_size if limit <= 0 else limit
         if offset < 0:
             raise AweError("offset must not be negative")
         order = self.arg("order") or self.config.queue.default_order
-        if not FIELD.match(order):
+        if not is_field(order):
             raise AweError(f"invalid order field: {order}")
         query = JobQuery(
             order=order,
             descending=(self.arg("direction") or "desc") == "desc",
             offset=offset,
             limit=limit,
+            readable_by=None if self.is_admin(user) else user,
         )
         if self.flag("query"):
             query.filters = self._filters()
@@ -79,7 +89,7 @@ class JobsHandler(UploadHandler):
         for key, raw_values in self.request.query_arguments.items():
             if key in RESERVED:
                 continue
-            if not FIELD.match(key):
+            if not is_field(key):
                 raise AweError(f"invalid query field: {key}")
             values = [v.decode() for v in raw_values]
             if len(values) == 1:

@@ -228,6 +228,7 @@ def report(
     notes: str,
     now: str,
     settings: Settings,
+    delivered: list[dict[str, Any]] | None = None,
 ) -> tuple[bool, Effects]:
     """Apply a worker's status report; only the lease holder's report counts (D5).
 
@@ -249,6 +250,7 @@ def report(
         task.workstatus[slot] = status
     effects.lease_ended.append((client, wuid))
     if status == "done":
+        _record_delivered(task, unit, delivered or [])
         _work_done(job, task, unit, computetime, now, settings, effects)
     elif status == "fail":
         _work_failed(job, task, unit, notes, now, settings, effects)
@@ -268,6 +270,27 @@ def _work_done(job: Job, task: Task, unit: Workunit, computetime: int, now: str,
     task.remainwork = sum(1 for u in task.workunits if u.state != WorkState.DONE)
     if task.remainwork == 0 and task.state != TaskState.COMPLETED:
         _complete_task(job, task, now, settings, effects)
+
+
+def _record_delivered(task: Task, unit: Workunit, delivered: list[dict[str, Any]]) -> None:
+    """Where the worker put its outputs (a Shock node it created, the size it wrote).
+
+    Only an unsplit task's single workunit names the task's output; parts of split tasks are
+    joined by the server (datastore) or assembled by Shock into the pre-set node.
+    """
+    if unit.rank != 0:
+        return
+    by_name = {out["filename"]: out for out in task.outputs}
+    for record in delivered:
+        out = by_name.get(record.get("filename", "")) if isinstance(record, dict) else None
+        if out is None:
+            continue
+        node = record.get("node")
+        if isinstance(node, str) and node not in ("", "-") and out.get("host"):
+            out["node"] = node
+            out["url"] = f"{out['host'].rstrip('/')}/node/{node}?download"
+        if isinstance(record.get("size"), int):
+            out["size"] = record["size"]
 
 
 def _work_failed(job: Job, task: Task, unit: Workunit, notes: str, now: str,

@@ -1,0 +1,255 @@
+"""The MongoDB store: AWE's own collections (`Jobs`, `Perf`) plus `Reports` and `Counters`.
+
+Used when `store.mongodb.uri` is set. Every pymongo failure becomes StoreUnavailable, so a
+request that needed the store answers 503 instead of pretending its write was done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+from urllib.parse import unquote
+
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne
+from pymongo.errors import ConfigurationError, PyMongoError
+from pymongo.write_concern import WriteConcern
+
+from awe.store.base import INDEXED_FIELDS, Batch, JobQuery, Report, StoreUnavailable
+from awe.store.rules import (
+    DEFAULT_MAX_JID,
+    check_batch,
+    check_query,
+    page_bounds,
+    unfinished_query,
+)
+
+# AWE also indexes the job ACL (spec 7.1); the listing's ACL filter reads it.
+ACL_FIELDS = ("acl.owner", "acl.read", "acl.write", "acl.delete")
+_JID_COUNTER = "jid"
+_NOT_ARRAY = {"$not": {"$type": "array"}}
+
+
+def uri_hosts(uri: str) -> str:
+    """The host list of a MongoDB URI, without user name or password (for logs and errors)."""
+    rest = uri.split("://", 1)[1] if "://" in uri else uri
+    netloc = rest.split("/", 1)[0].split("?", 1)[0]
+    return netloc.rpartition("@")[2] or "localhost"
+
+
+def _uri_secrets(uri: str) -> list[str]:
+    """The password of a MongoDB URI, as written and percent-decoded, longest first."""
+    rest = uri.split("://", 1)[1] if "://" in uri else uri
+    userinfo = rest.split("/", 1)[0].rpartition("@")[0]
+    password = userinfo.partition(":")[2]
+    return sorted({s for s in (password, unquote(password)) if s}, key=len, reverse=True)
+
+
+def _scalar_in(field: str, values: list[str]) -> dict[str, Any]:
+    """`field` holds one of `values` as a plain string: no array anywhere along its path.
+
+    Plain Mongo matching would also accept an array holding the value, or a path through an
+    array of sub-documents; the embedded store does neither, so neither may Mongo.
+    """
+    clause: dict[str, Any] = {field: {"$in": values, **_NOT_ARRAY}}
+    parts = field.split(".")
+    for i in range(1, len(parts)):
+        clause[".".join(parts[:i])] = _NOT_ARRAY
+    return clause
+
+
+def _date_range(query: JobQuery) -> dict[str, Any]:
+    bounds: dict[str, Any] = {"$type": "string"}
+    if query.date_start is not None:
+        bounds["$gte"] = query.date_start
+    if query.date_end is not None:
+        bounds["$lt"] = query.date_end
+    return {"$or": [{field: bounds} for field in ("info.submittime", "info.completedtime")]}
+
+
+def _readable_by(user: str) -> dict[str, Any]:
+    acl_read = {"acl.read": {"$in": [user, "public"]}, "acl": _NOT_ARRAY}
+    return {"$or": [_scalar_in("acl.owner", [user]), acl_read]}
+
+
+def _report_doc(report: Report) -> dict[str, Any]:
+    return {
+        "wuid": report.wuid,
+        "name": report.name,
+        "job_id": report.job_id,
+        "content": bytes(report.content),
+    }
+
+
+def job_filter(query: JobQuery) -> dict[str, Any]:
+    """The Mongo filter of a checked query; clauses are AND-ed."""
+    clauses = [_scalar_in(field, list(values)) for field, values in query.filters.items()]
+    if query.ids is not None:
+        clauses.append({"id": {"$in": list(query.ids)}})
+    if query.exclude_ids:
+        clauses.append({"id": {"$nin": list(query.exclude_ids)}})
+    if query.date_start is not None or query.date_end is not None:
+        clauses.append(_date_range(query))
+    if query.readable_by is not None:
+        clauses.append(_readable_by(query.readable_by))
+    return {"$and": clauses} if clauses else {}
+
+
+class MongoStore:
+    """Durable storage in MongoDB, compatible with AWE's `AWEDB` layout."""
+
+    def __init__(
+        self,
+        uri: str,
+        database: str = "AWEDB",
+        timeout_s: float = 10.0,
+        w: int | str = 1,
+        j: bool = True,
+        client: Any = None,
+    ) -> None:
+        self._hosts = uri_hosts(uri)
+        self._secrets = _uri_secrets(uri)
+        self._database = database
+        try:
+            concern = WriteConcern(w=w, j=j)
+        except ConfigurationError as err:
+            raise ValueError(f"invalid MongoDB write concern w={w!r} j={j!r}: {err}") from None
+        self._owns_client = client is None
+        self._client = self._connect(uri, timeout_s) if client is None else client
+        db = self._client.get_database(database)
+        self._jobs = db.get_collection("Jobs", write_concern=concern)
+        self._reports = db.get_collection("Reports", write_concern=concern)
+        self._perf = db.get_collection("Perf", write_concern=concern)
+        self._counters = db.get_collection("Counters", write_concern=concern)
+        try:
+            with self._errors("create indexes"):
+                self._create_indexes()
+        except StoreUnavailable:
+            self.close()
+            raise
+
+    def describe(self) -> str:
+        """Where the data lives, for the start-up log line (never with the password)."""
+        return f"MongoDB store {self._hosts}/{self._database}"
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    def _connect(self, uri: str, timeout_s: float) -> MongoClient:
+        """Connect and ping, so a wrong URI or a dead server stops start-up with a clear line."""
+        ms = max(1, int(timeout_s * 1000))
+        client = None
+        try:
+            client = MongoClient(
+                uri,
+                serverSelectionTimeoutMS=ms,
+                connectTimeoutMS=ms,
+                # a socket silent this long is dead: fail (503) rather than hang a writer forever
+                socketTimeoutMS=max(60_000, 6 * ms),
+            )
+            client.admin.command("ping")
+        except PyMongoError as err:
+            if client is not None:
+                client.close()
+            message = f"cannot reach MongoDB at {self._hosts}: {type(err).__name__}: {err}"
+            # `from None`: the original error could echo the URI, password included
+            raise StoreUnavailable(self._scrub(message)) from None
+        return client
+
+    @contextmanager
+    def _errors(self, doing: str) -> Iterator[None]:
+        """Turn any pymongo failure into StoreUnavailable naming the store and the operation."""
+        try:
+            yield
+        except PyMongoError as err:
+            message = f"{self.describe()}: cannot {doing}: {type(err).__name__}: {err}"
+            raise StoreUnavailable(self._scrub(message)) from None
+
+    def _create_indexes(self) -> None:
+        """The indexes AWE makes at start-up, plus those of Reports and the jid counter."""
+        self._jobs.create_index("id", unique=True)
+        for field in (*INDEXED_FIELDS, *ACL_FIELDS):
+            if field != "id":
+                self._jobs.create_index(field)
+        self._reports.create_index([("wuid", ASCENDING), ("name", ASCENDING)], unique=True)
+        self._reports.create_index("job_id")
+        self._perf.create_index("id", unique=True)
+
+    def save_batch(self, batch: Batch) -> None:
+        """Upsert jobs, then reports, then perf, then the jid counter; raise if any write failed.
+
+        Not atomic across documents: after StoreUnavailable some of the batch may be written,
+        and the caller retries the whole batch (every write is an idempotent upsert).
+        """
+        if not batch:
+            return
+        checked = check_batch(batch)
+        with self._errors("save a batch"):
+            if checked.jobs:
+                ops = [
+                    ReplaceOne({"id": k}, doc, upsert=True) for k, (doc, _) in checked.jobs.items()
+                ]
+                self._jobs.bulk_write(ops, ordered=False)
+            if checked.reports:
+                ops = [
+                    ReplaceOne({"wuid": r.wuid, "name": r.name}, _report_doc(r), upsert=True)
+                    for r in checked.reports.values()
+                ]
+                self._reports.bulk_write(ops, ordered=False)
+            if checked.perf:
+                ops = [
+                    ReplaceOne({"id": k}, doc, upsert=True) for k, (doc, _) in checked.perf.items()
+                ]
+                self._perf.bulk_write(ops, ordered=False)
+            if checked.max_jid is not None:
+                self._counters.update_one(
+                    {"_id": _JID_COUNTER}, {"$max": {"value": checked.max_jid}}, upsert=True
+                )
+
+    def get_job(self, job_id: str) -> dict[str, Any] | None:
+        """One job document by id, or None."""
+        with self._errors("read a job"):
+            return self._jobs.find_one({"id": job_id}, {"_id": False})
+
+    def find_jobs(self, query: JobQuery) -> tuple[list[dict[str, Any]], int]:
+        """Return one page of matching jobs and the total number of matches."""
+        check_query(query)
+        flt = job_filter(query)
+        offset, limit = page_bounds(query)
+        keys = [(query.order, DESCENDING if query.descending else ASCENDING)]
+        if query.order != "id":
+            keys.append(("id", ASCENDING))
+        with self._errors("list jobs"):
+            total = self._jobs.count_documents(flt)
+            cursor = self._jobs.find(flt, {"_id": False}).sort(keys).skip(offset)
+            if limit is not None:
+                cursor = cursor.limit(limit)
+            return list(cursor), total
+
+    def load_unfinished_jobs(self) -> list[dict[str, Any]]:
+        """Jobs in UNFINISHED_STATES, oldest `info.submittime` first (start-up recovery)."""
+        return self.find_jobs(unfinished_query())[0]
+
+    def max_jid(self) -> int:
+        """The largest jid ever saved, or 10000 when none was."""
+        with self._errors("read the jid counter"):
+            doc = self._counters.find_one({"_id": _JID_COUNTER})
+        return int(doc["value"]) if doc else DEFAULT_MAX_JID
+
+    def get_report(self, wuid: str, name: str) -> bytes | None:
+        """The content of one stored report file, or None."""
+        with self._errors("read a report"):
+            doc = self._reports.find_one({"wuid": wuid, "name": name})
+        return bytes(doc["content"]) if doc else None
+
+    def get_perf(self, job_id: str) -> dict[str, Any] | None:
+        """The JobPerf document of a job, or None."""
+        with self._errors("read a perf record"):
+            return self._perf.find_one({"id": job_id}, {"_id": False})
+
+    def close(self) -> None:
+        """Close the client this store opened (an injected client belongs to the caller)."""
+        if self._owns_client:
+            self._client.close()

@@ -1,0 +1,105 @@
+"""Rules both back-ends apply the same way, so that their answers cannot drift apart.
+
+Field names, jid parsing, batch validation and paging live here once; `embedded.py` and
+`mongo.py` only translate a checked `JobQuery` into their own query language.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from awe.store.base import UNFINISHED_STATES, Batch, JobQuery, Report
+
+DEFAULT_MAX_JID = 10000
+
+_FIELD = re.compile(r"[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*")
+
+
+def check_field(name: str) -> str:
+    """Return `name` if it is a plain dotted field; field names reach SQL and Mongo paths."""
+    if not isinstance(name, str) or not _FIELD.fullmatch(name):
+        raise ValueError(f"invalid field name: {name}")
+    return name
+
+
+def check_query(query: JobQuery) -> JobQuery:
+    """Refuse a query with a bad field name before any back-end builds a statement from it."""
+    for name in query.filters:
+        check_field(name)
+    check_field(query.order)
+    return query
+
+
+def page_bounds(query: JobQuery) -> tuple[int, int | None]:
+    """(offset, limit) with a negative offset read as 0 and a limit <= 0 as 'no limit'."""
+    offset = max(0, int(query.offset))
+    limit = int(query.limit)
+    return offset, (limit if limit > 0 else None)
+
+
+def unfinished_query() -> JobQuery:
+    """The listing start-up recovery reads: unfinished jobs, oldest submission first."""
+    return JobQuery(
+        filters={"state": list(UNFINISHED_STATES)},
+        order="info.submittime",
+        descending=False,
+        offset=0,
+        limit=0,
+    )
+
+
+def jid_number(job: dict[str, Any]) -> int | None:
+    """The job's jid as an int (jids are decimal strings), or None when it has none."""
+    jid = job.get("jid")
+    if isinstance(jid, bool):
+        return None
+    if isinstance(jid, int):
+        return jid
+    if isinstance(jid, str) and jid.isascii() and jid.isdigit():
+        return int(jid)
+    return None
+
+
+def encode_doc(doc: dict[str, Any], what: str) -> str:
+    """JSON text of `doc`; documents must survive a JSON round trip on every back-end."""
+    try:
+        return json.dumps(doc, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{what} cannot be stored as JSON: {err}") from err
+
+
+@dataclass
+class CheckedBatch:
+    """A batch that passed validation: the last version of each document, already encoded."""
+
+    jobs: dict[str, tuple[dict[str, Any], str]]
+    reports: dict[tuple[str, str], Report]
+    perf: dict[str, tuple[dict[str, Any], str]]
+    max_jid: int | None
+
+
+def _keyed_docs(docs: list[dict[str, Any]], kind: str) -> dict[str, tuple[dict[str, Any], str]]:
+    """Documents by `id`, the later one winning, each with its JSON text."""
+    out: dict[str, tuple[dict[str, Any], str]] = {}
+    for doc in docs:
+        doc_id = doc.get("id") if isinstance(doc, dict) else None
+        if not isinstance(doc_id, str) or not doc_id:
+            raise ValueError(f"{kind} document without a string id: {str(doc)[:80]}")
+        out[doc_id] = (doc, encode_doc(doc, f"{kind} {doc_id}"))
+    return out
+
+
+def check_batch(batch: Batch) -> CheckedBatch:
+    """Validate a whole batch before anything is written, so a bad document writes nothing."""
+    jobs = _keyed_docs(batch.jobs, "job")
+    perf = _keyed_docs(batch.perf, "perf")
+    reports: dict[tuple[str, str], Report] = {}
+    for report in batch.reports:
+        if not isinstance(report.content, bytes | bytearray | memoryview):
+            raise ValueError(f"report {report.wuid}/{report.name}: content must be bytes")
+        reports[(report.wuid, report.name)] = report
+    jids = [n for n in (jid_number(doc) for doc, _ in jobs.values()) if n is not None]
+    return CheckedBatch(jobs=jobs, reports=reports, perf=perf, max_jid=max(jids, default=None))

@@ -1,0 +1,133 @@
+"""An in-process awe server for HTTP tests: real actors, real embedded store, real HTTP."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import urllib3
+from tornado.testing import AsyncHTTPTestCase
+
+from awe.actors.base import ask_sync
+from awe.config import ServerConfig, from_mapping
+from awe.http.app import make_app
+from awe.model.times import format_time
+from awe.server import AweServer
+from awe.store.embedded import EmbeddedStore
+
+
+def multipart(fields: dict[str, bytes | str]) -> tuple[bytes, str]:
+    """Encode file parts the way AWE clients send them (urllib3 does the encoding)."""
+    parts = {
+        name: (f"{name}.txt", value.encode() if isinstance(value, str) else value)
+        for name, value in fields.items()
+    }
+    return urllib3.encode_multipart_formdata(parts)
+
+
+def later(seconds: float) -> str:
+    """A time `seconds` from now, to run a sweep as if that time had come."""
+    return format_time(datetime.now(UTC) + timedelta(seconds=seconds))
+
+
+class AweTestCase(AsyncHTTPTestCase):
+    """Each test gets a fresh server (actors + SQLite store in a temp dir) on a real socket."""
+
+    config_overrides: dict[str, Any] = {}
+
+    def setUp(self) -> None:
+        self.tmp = Path(tempfile.mkdtemp(prefix="awe-test-"))
+        self.config = self.make_config()
+        self.store = EmbeddedStore(self.config.embedded_path, "normal")
+        self.server = AweServer(self.config, self.store)
+        self.server.recover()
+        super().setUp()
+
+    def make_config(self) -> ServerConfig:
+        overrides = json.loads(json.dumps(self.config_overrides))
+        overrides.setdefault("paths", {})["data"] = str(self.tmp / "data")
+        return from_mapping(ServerConfig, overrides)
+
+    def get_app(self):  # noqa: ANN201 - tornado's hook
+        return make_app(self.server.services)
+
+    def tearDown(self) -> None:
+        super().tearDown()
+        self.server.stop()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def restart(self) -> None:
+        """Stop the actors and the store, then start a new server on the same data dir."""
+        self.server.stop()
+        self.store = EmbeddedStore(self.config.embedded_path, "normal")
+        self.server = AweServer(self.config, self.store)
+        self.server.recover()
+        self._app = self.get_app()
+        self.http_server.request_callback = self._app
+
+    # ---- requests -------------------------------------------------------------------------
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        files: dict[str, bytes | str] | None = None,
+        headers: dict[str, str] | None = None,
+        expect: int | None = None,
+    ) -> dict[str, Any]:
+        """One request; returns the decoded envelope (plus `_code` and `_headers`)."""
+        body, all_headers = None, dict(headers or {})
+        if files is not None:
+            body, content_type = multipart(files)
+            all_headers["Content-Type"] = content_type
+        elif method in ("POST", "PUT"):
+            body = b""
+        response = self.fetch(path, method=method, body=body, headers=all_headers,
+                              allow_nonstandard_methods=True, request_timeout=60)  # fmt: skip
+        envelope = json.loads(response.body) if response.body else {}
+        if isinstance(envelope, dict):
+            envelope["_code"] = response.code
+            envelope["_headers"] = response.headers
+        if expect is not None:
+            assert response.code == expect, (response.code, envelope)
+        return envelope
+
+    def submit(self, script: dict[str, Any], headers: dict[str, str] | None = None) -> dict:
+        return self.call("POST", "/job", {"upload": json.dumps(script)}, headers, 200)["data"]
+
+    def register(self, name: str = "w", group: str = "default", apps: Any = ("*",), **more: Any):
+        profile = {"name": name, "group": group, "apps": list(apps), **more}
+        return self.call("POST", "/client", {"profile": json.dumps(profile)}, expect=200)["data"]
+
+    def checkout(self, client_id: str, query: str = "") -> dict[str, Any]:
+        return self.call("GET", f"/work?client={client_id}{query}")
+
+    def report(
+        self, wuid: str, client_id: str, status: str = "done", files: dict | None = None,
+        query: str = "",
+    ) -> dict[str, Any]:  # fmt: skip
+        path = f"/work/{wuid}?status={status}&client={client_id}{query}"
+        if files is not None:
+            path += "&report"
+        return self.call("PUT", path, files if files is not None else {})
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        return self.call("GET", f"/job/{job_id}", expect=200)["data"]
+
+    def flush(self) -> None:
+        """Wait until every message in flight reached the store (job actors, then snapshots)."""
+        ask_sync(self.server.snapshots.flush)
+
+    def sweep(self, seconds_ahead: float) -> None:
+        """Run the lost-client sweep as if `seconds_ahead` seconds had passed."""
+        at = later(seconds_ahead)
+        self.server.registry.sweep.defer(at)
+        self.server.queue.sweep.defer(at)
+
+    def sweep_leases(self, seconds_ahead: float) -> None:
+        """Only the queue's sweep: leases left by a restart whose worker did not re-attach."""
+        self.server.queue.sweep.defer(later(seconds_ahead))
