@@ -201,11 +201,12 @@ class JobActor(PooledActor):
         if callable(answer):
             answer = answer()
         self.ctx.snapshots.save.defer(job.to_doc(), reports or [], reply, answer)
-        offers = [self._entry(wuid) for wuid in effects.offer] if not finished else []
-        self.ctx.queue.job_changed.defer(job.id, str(job.state), effects.withdraw, offers, finished)
-        for client, wuid in effects.discard:
+        for client, wuid in effects.discard:  # before the offers: the lease is over first
+            self.ctx.queue.lease_ended.defer(wuid)
             if client:
                 self.ctx.registry.discard.defer(client, wuid)
+        offers = [self._entry(wuid) for wuid in effects.offer] if not finished else []
+        self.ctx.queue.job_changed.defer(job.id, str(job.state), effects.withdraw, offers, finished)
         for client, wuid in effects.lease_ended:
             self.ctx.registry.lease_ended.defer(client, wuid)
         if finished:
