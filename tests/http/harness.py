@@ -8,7 +8,9 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
+import mongomock
 import urllib3
 from tornado.testing import AsyncHTTPTestCase
 
@@ -17,7 +19,10 @@ from awe.config import ServerConfig, from_mapping
 from awe.http.app import make_app
 from awe.model.times import format_time
 from awe.server import AweServer
+from awe.store.base import Store
 from awe.store.embedded import EmbeddedStore
+from awe.store.mongo import MongoStore
+from tests.mongo_double import replace_accepting_sort
 
 
 def multipart(fields: dict[str, bytes | str]) -> tuple[bytes, str]:
@@ -35,17 +40,36 @@ def later(seconds: float) -> str:
 
 
 class AweTestCase(AsyncHTTPTestCase):
-    """Each test gets a fresh server (actors + SQLite store in a temp dir) on a real socket."""
+    """Each test gets a fresh server (actors + a store in a temp dir) on a real socket.
+
+    `backend = "mongomock"` runs the same test on the pymongo store over mongomock.
+    """
 
     config_overrides: dict[str, Any] = {}
+    backend = "embedded"
 
     def setUp(self) -> None:
         self.tmp = Path(tempfile.mkdtemp(prefix="awe-test-"))
         self.config = self.make_config()
-        self.store = EmbeddedStore(self.config.embedded_path, "normal")
+        self._mongo_client = None
+        if self.backend == "mongomock":
+            wrapper = replace_accepting_sort()
+            if wrapper is not None:
+                patcher = mock.patch.object(
+                    mongomock.collection.BulkOperationBuilder, "add_replace", wrapper
+                )
+                patcher.start()
+                self.addCleanup(patcher.stop)
+            self._mongo_client = mongomock.MongoClient()
+        self.store = self.open_store()
         self.server = AweServer(self.config, self.store)
         self.server.recover()
         super().setUp()
+
+    def open_store(self) -> Store:
+        if self._mongo_client is not None:
+            return MongoStore("mongodb://mongomock", client=self._mongo_client)
+        return EmbeddedStore(self.config.embedded_path, "normal")
 
     def make_config(self) -> ServerConfig:
         overrides = json.loads(json.dumps(self.config_overrides))
@@ -63,7 +87,7 @@ class AweTestCase(AsyncHTTPTestCase):
     def restart(self) -> None:
         """Stop the actors and the store, then start a new server on the same data dir."""
         self.server.stop()
-        self.store = EmbeddedStore(self.config.embedded_path, "normal")
+        self.store = self.open_store()
         self.server = AweServer(self.config, self.store)
         self.server.recover()
         self._app = self.get_app()

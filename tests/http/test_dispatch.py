@@ -380,3 +380,9 @@ class RestartKeepsProgressTest(AweTestCase):
         self.report(last["wuid"], fresh["id"])
         self.flush()
         self.assertEqual(self.job(jid)["state"], "completed")
+
+
+class RestartKeepsProgressOnMongoTest(RestartKeepsProgressTest):
+    """The same restart, with jobs kept by the pymongo store (issue 6)."""
+
+    backend = "mongomock"

@@ -188,3 +188,7 @@ class ZombieTest(JobControlCase):
         completed = self.call("PUT", f"/job/{doomed}?resubmit")
         self.assertIn("use ?recompute", completed["error"][0])
         self.assertEqual(self.call("DELETE", "/job?zombie")["data"], "deleted 0 zombie jobs")
+
+
+class ZombieOnMongoTest(ZombieTest):
+    backend = "mongomock"

@@ -162,3 +162,11 @@ class AuthTest(AweTestCase):
             self.call("GET", "/job", headers={"Authorization": "Bearer nope"})["error"],
             ["Invalid Auth Header"],
         )
+
+
+class SubmitOnMongoTest(SubmitTest):
+    backend = "mongomock"
+
+
+class ListingOnMongoTest(ListingTest):
+    backend = "mongomock"

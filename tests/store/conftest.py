@@ -6,7 +6,6 @@ can check what survives a restart; every instance it opened is closed at teardow
 
 from __future__ import annotations
 
-import inspect
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,24 +21,17 @@ import pytest
 from awe.store import Store
 from awe.store.embedded import EmbeddedStore
 from awe.store.mongo import MongoStore
+from tests.mongo_double import replace_accepting_sort
 
 MONGO_URI_ENV = "AWE_TEST_MONGODB_URI"
 MONGO_SKIP = "AWE_TEST_MONGODB_URI is not set: real MongoDB contract tests skipped"
 
 
 def patch_mongomock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """mongomock 4.3's bulk builder predates pymongo 4.9's `sort` argument of ReplaceOne."""
-    builder = mongomock.collection.BulkOperationBuilder
-    original = builder.add_replace
-    if "sort" in inspect.signature(original).parameters:
-        return
-
-    def add_replace(self, selector, doc, upsert, collation=None, hint=None, sort=None):
-        if sort is not None:
-            raise NotImplementedError("mongomock cannot sort a ReplaceOne")
-        return original(self, selector, doc, upsert, collation=collation, hint=hint)
-
-    monkeypatch.setattr(builder, "add_replace", add_replace)
+    """Let mongomock take pymongo's ReplaceOne (see tests/mongo_double.py)."""
+    wrapper = replace_accepting_sort()
+    if wrapper is not None:
+        monkeypatch.setattr(mongomock.collection.BulkOperationBuilder, "add_replace", wrapper)
 
 
 @dataclass
