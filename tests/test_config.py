@@ -44,7 +44,7 @@ def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
 
 def test_flags_override_the_file(tmp_path: Path) -> None:
     path = tmp_path / "c.yaml"
-    path.write_text("api: {port: 9000}\npaths: {data: /srv/awe}\nstore: {mongodb: {w: 1}}\n"[:-23])
+    path.write_text("api: {port: 9000}\npaths: {data: /srv/awe}\n")
     config = apply_flags(
         load_server_config(path), port=9100, data_dir=str(tmp_path), no_recover=True
     )

@@ -35,11 +35,10 @@ def _task_error(detail: str) -> JobScriptError:
 
 
 def _expect(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
-    if isinstance(value, bool) and kind in (int, (int,)):
-        raise JobScriptError(f"{where} must be an integer, got {json.dumps(value)}")
-    if not isinstance(value, kind):
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
         names = {str: "a string", int: "an integer", dict: "an object", list: "an array"}
-        wanted = names.get(kind, getattr(kind, "__name__", str(kind)))  # type: ignore[call-overload]
+        wanted = " or ".join(names.get(k, k.__name__) for k in kinds)
         raise JobScriptError(f"{where} must be {wanted}, got {json.dumps(value)[:60]}")
     return value
 
