@@ -1,0 +1,74 @@
+"""`awe-worker`: the command line. Flags override conf/awe-worker.yaml."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from types import FrameType
+
+import click
+
+from awe.config import ConfigError
+from awe.worker.config import LOG_LEVELS, load_worker_config
+from awe.worker.loop import Worker
+
+log = logging.getLogger("awe.worker")
+
+
+def setup_logging(level: str) -> None:
+    """One readable line per step, to stderr."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)-7s [%(threadName)s] %(message)s")
+    )
+    root = logging.getLogger("awe")
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    root.propagate = False
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML config file.")
+@click.option("--server", "server_url", help="awe-server URL, e.g. http://127.0.0.1:8001.")
+@click.option("--name", help="Client name (default: host name).")
+@click.option("--group", help="Clientgroup.")
+@click.option("--work-dir", "work_dir", help="Root of the workunit dirs.")
+@click.option("--data-dir", "data_dir", help="Predata cache and saved profile.")
+@click.option("--slots", type=int, help="Workunits run at once.")
+@click.option("--apps", help="Comma-separated command names this worker runs, or *.")
+@click.option("--clientgroup-token", "clientgroup_token", help="Sent as CG_TOKEN.")
+@click.option("--log-level", "log_level", type=click.Choice(LOG_LEVELS, case_sensitive=False))
+def main(config_path: str | None, log_level: str | None, **flags: object) -> None:
+    """Run an AWE worker: check out workunits, run their commands, move their data."""
+    overrides = dict(flags)
+    if isinstance(overrides.get("apps"), str):
+        overrides["apps"] = [a for a in str(overrides["apps"]).split(",") if a]
+    overrides["log_level"] = log_level
+    try:
+        config = load_worker_config(config_path, overrides)
+    except ConfigError as err:
+        raise click.UsageError(str(err)) from err
+    setup_logging(config.log_level)
+    worker = Worker(config)
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if worker.stopping.is_set():
+            log.warning("%s again: killing running commands now", name)
+        worker.request_stop(name)
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    log.info(
+        "awe-worker %s: server %s, %d slot(s), work dir %s",
+        config.client_name,
+        config.server_url,
+        config.slots,
+        config.work_path,
+    )
+    sys.exit(worker.run())
+
+
+if __name__ == "__main__":
+    main()
