@@ -94,7 +94,7 @@ def _parse_info(raw: Any, now: str, datatoken: str | None) -> dict[str, Any]:
         _expect(userattr, dict, "info.userattr")
     info.pop("datatoken", None)
     info["submittime"] = now
-    info.setdefault("startedtime", "0001-01-01T00:00:00Z")
+    info["startedtime"] = "0001-01-01T00:00:00Z"
     info["completedtime"] = "0001-01-01T00:00:00Z"
     info.setdefault("clientgroups", "")
     info["auth"] = datatoken is not None
@@ -195,14 +195,14 @@ def _parse_ios(raw: Any, where: str) -> list[dict[str, Any]]:
 
 def _normalise_io(raw: Any, where: str) -> dict[str, Any]:
     entry = dict(_expect(raw, dict, where))
+    if isinstance(entry.get("origin"), int) and not isinstance(entry["origin"], bool):
+        entry["origin"] = str(entry["origin"])  # like taskid and dependsOn
     for key in IO_STRING_FIELDS:
         if entry.get(key) is not None:
             _expect(entry[key], str, f"{where}.{key}")
     for key in IO_BOOL_FIELDS:
         if key in entry and not isinstance(entry[key], bool):
             raise JobScriptError(f"{where}.{key} must be true or false")
-    if entry.get("origin") is not None and isinstance(entry["origin"], int):
-        entry["origin"] = str(entry["origin"])
     if not entry.get("filename"):
         raise _task_error(f"Invalid IO, {where} has no filename")
     if "size" in entry:

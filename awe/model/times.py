@@ -6,12 +6,13 @@ import re
 from datetime import UTC, datetime
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
-_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+_FORMAT = "-%m-%dT%H:%M:%S.%fZ"  # after the year: strftime's %Y is not padded below 1000
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 def format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime(_FORMAT)
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04d}{utc.strftime(_FORMAT)}"
 
 
 def now() -> str:

@@ -8,6 +8,7 @@ One writer thread (the SnapshotActor) and many reader threads each get their own
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -169,6 +170,7 @@ class EmbeddedStore:
         """A read transaction: every statement inside sees the same snapshot."""
         with self._errors("read"):
             conn = self._conn()
+            _end_stray_transaction(conn)
             conn.execute("BEGIN")
             try:
                 yield conn
@@ -182,6 +184,7 @@ class EmbeddedStore:
         checked = check_batch(batch)
         with self._errors("save a batch"):
             conn = self._conn()
+            _end_stray_transaction(conn)
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 self._write(conn, checked)
@@ -268,3 +271,10 @@ class EmbeddedStore:
             connections, self._connections = self._connections, []
         for conn in connections:
             conn.close()
+
+
+def _end_stray_transaction(conn: sqlite3.Connection) -> None:
+    """A transaction left open (a failed COMMIT) would pin an old snapshot: roll it back."""
+    if conn.in_transaction:
+        logging.getLogger(__name__).warning("rolling back a transaction left open on %s", conn)
+        conn.execute("ROLLBACK")
