@@ -100,6 +100,8 @@ class ReportsConfig:
 @dataclass
 class DatastoreConfig:
     root: str = ""  # empty: <paths.data>/datastore
+    create_shock_nodes: bool = True  # pre-create Shock output nodes before enqueueing a task
+    shock_timeout_s: float = 30.0
 
 
 @dataclass

@@ -15,6 +15,7 @@ import pykka.debug
 import tornado.httpserver
 import tornado.ioloop
 import tornado.netutil
+import urllib3
 
 from awe import __version__
 from awe.actors.base import PooledActor, ask_sync
@@ -27,6 +28,7 @@ from awe.http.app import make_app
 from awe.http.base import Services
 from awe.model.lifecycle import Settings
 from awe.model.times import now
+from awe.shock import ShockClient
 from awe.store import open_store
 from awe.store.base import Store, StoreUnavailable
 
@@ -43,10 +45,24 @@ class AweServer:
         root = config.datastore_root.resolve()
         root.mkdir(parents=True, exist_ok=True)
         settings = Settings(
-            max_work_failure=config.queue.max_work_failure, datastore_url=root.as_uri()
+            max_work_failure=config.queue.max_work_failure,
+            datastore_url=root.as_uri(),
+            create_shock_nodes=config.datastore.create_shock_nodes,
+        )
+        self.io_pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="shock")
+        shock = ShockClient(
+            urllib3.PoolManager(num_pools=8, maxsize=4, retries=False),
+            timeout_s=config.datastore.shock_timeout_s,
         )
         self.snapshots = SnapshotActor.start(store).proxy()
-        context = JobContext(queue=None, registry=None, snapshots=self.snapshots, settings=settings)
+        context = JobContext(
+            queue=None,
+            registry=None,
+            snapshots=self.snapshots,
+            settings=settings,
+            create_nodes=shock_node_maker(shock),
+            io_pool=self.io_pool,
+        )
         queue_cfg = config.queue
         self.queue = QueueActor.start(context, store.max_jid(), queue_cfg.client_timeout_s).proxy()
         self.registry = ClientRegistryActor.start(
@@ -80,8 +96,20 @@ class AweServer:
             proxy.actor_ref.stop(block=True, timeout=10)
         self.snapshots.actor_ref.stop(block=True, timeout=30)
         PooledActor.shutdown_pool()
+        self.io_pool.shutdown(wait=False, cancel_futures=True)
         self.executor.shutdown(wait=True)
         self.store.close()
+
+
+def shock_node_maker(shock: ShockClient) -> Any:
+    """The JobContext's `create_nodes`: one empty (or multi-part) node per Shock output."""
+
+    def create_nodes(
+        wanted: list[tuple[str, str]], parts: int, token: str | None
+    ) -> dict[str, str]:
+        return {name: shock.create_empty(host, name, parts, token) for host, name in wanted}
+
+    return create_nodes
 
 
 def setup_logging(level: str, logs_dir: str) -> None:

@@ -7,18 +7,22 @@ SnapshotActor (which answers the request once durable). A finished job stops its
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import logging
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import pykka
+
 from awe.actors.base import PooledActor, Reply, reject, resolve
 from awe.errors import AweError
-from awe.model import lifecycle
-from awe.model.job import FINISHED_JOB_STATES, Job, public_job
+from awe.model import lifecycle, split
+from awe.model.job import ACTIVE_JOB_STATES, FINISHED_JOB_STATES, Job, JobState, public_job
 from awe.model.lifecycle import Effects, Settings
 from awe.model.matching import ReadyEntry
 from awe.model.times import now
@@ -35,6 +39,10 @@ class JobContext:
     registry: Any
     snapshots: Any
     settings: Settings
+    # creates Shock nodes: (outputs as [(host, filename)], parts, token) -> {filename: node id};
+    # run on `io_pool` so that a slow Shock never holds a job actor's turn
+    create_nodes: Callable[[list[tuple[str, str]], int, str | None], dict[str, str]] | None = None
+    io_pool: concurrent.futures.Executor | None = None
 
 
 class JobActor(PooledActor):
@@ -44,6 +52,7 @@ class JobActor(PooledActor):
         self.ctx = context
         # started from the store only to run one operation: leaves again if that is refused
         self.revived = revived
+        self._preparing: set[str] = set()  # tasks whose Shock output nodes are being created
 
     # ---- admission ------------------------------------------------------------------------
 
@@ -138,6 +147,39 @@ class JobActor(PooledActor):
             return
         resolve(reply, lifecycle.workunit_view(self.job, task, unit))
 
+    # ---- Shock output nodes ---------------------------------------------------------------
+
+    def _create_nodes(self, task_ids: list[str]) -> None:
+        if self.ctx.create_nodes is None or self.ctx.io_pool is None:
+            return
+        me = self.actor_ref.proxy()
+        for task_id in task_ids:
+            task = self.job.task(task_id)
+            if task is None or task_id in self._preparing:
+                continue
+            self._preparing.add(task_id)
+            wanted = [(out["host"], out["filename"]) for out in lifecycle.missing_nodes(task)]
+            parts = split.workunit_count(task)
+            token = self.job.info.get("datatoken")
+            future = self.ctx.io_pool.submit(self.ctx.create_nodes, wanted, parts, token)
+            future.add_done_callback(lambda f, t=task_id: _tell(me.nodes_created, t, f))
+
+    def nodes_created(self, task_id: str, future: concurrent.futures.Future) -> None:
+        """Shock answered for a task's output nodes: enqueue it, or suspend the job (spec 4.6)."""
+        self._preparing.discard(task_id)
+        if self.job.state not in (JobState.INIT, *ACTIVE_JOB_STATES):
+            return  # suspended or deleted meanwhile; resuming asks for the nodes again
+        try:
+            nodes = future.result()
+        except Exception as err:  # noqa: BLE001 - any failure to create is an enqueue failure
+            effects = Effects()
+            reason = f"failed enqueuing task {task_id}, err={err}"
+            lifecycle.suspend(self.job, reason, now(), effects, lastfailed=task_id)
+            log.warning("job %s suspended: %s", self.job.id, reason)
+        else:
+            effects = lifecycle.nodes_created(self.job, task_id, nodes, now(), self.ctx.settings)
+        self._commit(effects)
+
     # ---- job operations -------------------------------------------------------------------
 
     def get(self, reply: Reply | None = None) -> None:
@@ -196,6 +238,8 @@ class JobActor(PooledActor):
         job = self.job
         for full_task_id in effects.completed_tasks:
             self._join_parts(full_task_id)
+        if effects.create_nodes:
+            self._create_nodes(effects.create_nodes)
         job.updatetime = now()
         finished = job.state in FINISHED_JOB_STATES
         if callable(answer):
@@ -259,6 +303,14 @@ class JobActor(PooledActor):
 
     def on_stop(self) -> None:
         log.debug("job actor for %s stopped (%s)", self.job.id, self.job.state)
+
+
+def _tell(method: Any, *args: Any) -> None:
+    """Tell an actor from a pool thread's callback; a stopped actor has nothing left to do."""
+    try:
+        method.defer(*args)
+    except pykka.ActorDeadError:
+        pass
 
 
 def _delivered(reports: list[Report]) -> list[dict[str, Any]]:

@@ -36,6 +36,9 @@ REPORT_STATUSES = ("done", "fail", "discarded")
 class Settings:
     max_work_failure: int = 3
     datastore_url: str = ""  # "file:///abs/root": where outputs with no location go (D11)
+    # AWE pre-creates each Shock output's node before enqueueing a task (spec 5.1 step 4), so
+    # workers (v0.9 ones too) upload into it, and the ranks of a split task into its parts
+    create_shock_nodes: bool = False
 
 
 @dataclass
@@ -45,6 +48,7 @@ class Effects:
     discard: list[tuple[str, str]] = field(default_factory=list)  # (client, wuid) to drop
     lease_ended: list[tuple[str, str]] = field(default_factory=list)  # (client, wuid)
     completed_tasks: list[str] = field(default_factory=list)
+    create_nodes: list[str] = field(default_factory=list)  # tasks waiting for Shock nodes
 
 
 # ---- lookups -----------------------------------------------------------------------------
@@ -128,14 +132,45 @@ def enqueue_ready_tasks(job: Job, now: str, settings: Settings, effects: Effects
         for task in job.tasks:
             if task.state != TaskState.PENDING or not _deps_done(job, task):
                 continue
-            progressed = True
             if task.skip == 1 and _skippable(task):
                 task.state = task_next(task.state, "skip")
                 recount(job)
+            elif settings.create_shock_nodes and missing_nodes(task):
+                if task.id not in effects.create_nodes:
+                    effects.create_nodes.append(task.id)
+                continue
             else:
                 _enqueue_task(job, task, now, settings, effects)
+            progressed = True
     if job.remaintasks == 0 and job.state != JobState.COMPLETED:
         _complete_job(job, now)
+
+
+def missing_nodes(task: Task) -> list[dict[str, Any]]:
+    """Shock outputs that still need a node before the task's workunits can be handed out."""
+    return [
+        out
+        for out in task.outputs
+        if out.get("host") and out.get("node", "-") == "-" and not out.get("nofile")
+        and out.get("type") != "update"
+    ]  # fmt: skip
+
+
+def nodes_created(
+    job: Job, full_task_id: str, nodes: dict[str, str], now: str, settings: Settings
+) -> Effects:
+    """The Shock nodes of a task's outputs exist now (filename → node id): enqueue it."""
+    effects = Effects()
+    task = job.task(full_task_id)
+    if task is None:
+        return effects
+    for out in task.outputs:
+        node = nodes.get(out["filename"])
+        if node and out.get("node", "-") == "-":
+            out["node"], out["node_created"] = node, True
+            out["url"] = f"{out['host'].rstrip('/')}/node/{node}?download"
+    enqueue_ready_tasks(job, now, settings, effects)
+    return effects
 
 
 def _deps_done(job: Job, task: Task) -> bool:
@@ -243,6 +278,8 @@ def report(
         return False, effects
     if unit.client != client or unit.state not in (WorkState.CHECKOUT, WorkState.SUSPEND):
         return False, effects
+    if _closed(job, task):
+        return False, effects
     if status == "fail" and unit.state != WorkState.CHECKOUT:
         return False, effects
     slot = max(unit.rank - 1, 0)
@@ -287,7 +324,7 @@ def _record_delivered(task: Task, unit: Workunit, delivered: list[dict[str, Any]
             continue
         node = record.get("node")
         if isinstance(node, str) and node not in ("", "-") and out.get("host"):
-            out["node"] = node
+            out["node"], out["node_created"] = node, True
             out["url"] = f"{out['host'].rstrip('/')}/node/{node}?download"
         if isinstance(record.get("size"), int):
             out["size"] = record["size"]
@@ -331,6 +368,11 @@ def _complete_job(job: Job, now: str) -> None:
     job.info["completedtime"] = now
 
 
+def _closed(job: Job, task: Task) -> bool:
+    """A deleted job or a skipped task takes no more reports and hands out no more work."""
+    return job.state == JobState.DELETED or task.state == TaskState.SKIPPED
+
+
 def _withdraw_task(task: Task, effects: Effects) -> None:
     for unit in task.workunits:
         wuid = task.wuid(unit)
@@ -343,10 +385,10 @@ def _withdraw_task(task: Task, effects: Effects) -> None:
 def release(job: Job, wuid: str, client: str, effects: Effects) -> bool:
     """The holder is lost or suspended: its workunit goes back to the queue, no failure counted."""
     try:
-        _, unit = find_unit(job, wuid)
+        task, unit = find_unit(job, wuid)
     except AweError:
         return False
-    if unit.client != client:
+    if unit.client != client or _closed(job, task):
         return False
     if unit.state == WorkState.CHECKOUT:
         unit.state, unit.client = work_next(unit.state, "release"), ""
@@ -363,6 +405,8 @@ def reattach(job: Job, wuid: str, client: str, now: str, effects: Effects) -> bo
     try:
         task, unit = find_unit(job, wuid)
     except AweError:
+        return False
+    if _closed(job, task):
         return False
     if unit.state == WorkState.CHECKOUT:
         return unit.client == client
@@ -470,6 +514,10 @@ def _reset_task(task: Task) -> None:
         if entry.get("origin"):
             entry["node"], entry["url"] = "-", ""
             entry.pop("size", None)
+    for out in task.outputs:  # a Shock node holds one upload: a recomputed task needs new ones
+        if out.pop("node_created", False):
+            out["node"], out["url"] = "-", ""
+        out.pop("size", None)
 
 
 def delete(job: Job, now: str) -> Effects:

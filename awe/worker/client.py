@@ -14,6 +14,8 @@ from urllib.parse import quote
 
 import urllib3
 
+from awe.envelope import ApiError, Unreachable, decode_envelope
+
 # Error strings the server sends that the worker reacts to (spec 5.3, 6.2, 14).
 NO_WORK = ("No eligible workunit found", "Server queue is empty", "Server queue is suspended")
 CLIENT_NOT_FOUND = "Client not found"
@@ -24,46 +26,9 @@ CLIENT_DELETED = "Client deleted"
 FilePart = tuple[str, bytes, str]
 
 
-class Unreachable(Exception):
-    """No usable answer: connection refused or reset, timeout, or a body that is no envelope."""
-
-
-class ApiError(Exception):
-    """The server answered with an error in the envelope."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-    @property
-    def retryable(self) -> bool:
-        """5xx means the server could not do it now; 4xx means it never will."""
-        return self.status >= 500
-
-
 def make_pool(slots: int) -> urllib3.PoolManager:
     """One connection pool for the whole worker (thread-safe); never retries by itself."""
     return urllib3.PoolManager(num_pools=16, maxsize=slots + 4, retries=False)
-
-
-def decode_envelope(status: int, body: bytes) -> Any:
-    """Return `data` of an envelope, or raise ApiError / Unreachable."""
-    try:
-        envelope = json.loads(body)
-    except ValueError:
-        if status >= 500 or status == 0:
-            raise Unreachable(f"HTTP {status}: {body[:200]!r}") from None
-        raise ApiError(f"HTTP {status}: not a JSON answer: {body[:200]!r}", status) from None
-    if not isinstance(envelope, dict):
-        raise ApiError(f"HTTP {status}: unexpected answer {body[:200]!r}", status)
-    error = envelope.get("error")
-    if error:
-        message = ", ".join(str(e) for e in error) if isinstance(error, list) else str(error)
-        raise ApiError(message, status)
-    if status >= 400:
-        raise ApiError(f"HTTP {status} without an error message", status)
-    return envelope.get("data")
 
 
 class ServerApi:

@@ -18,6 +18,7 @@ from importlib import metadata
 from typing import Any
 from urllib.parse import urlparse
 
+from awe.shock import ShockClient
 from awe.worker.cleaner import Cleaner
 from awe.worker.client import (
     CLIENT_DELETED,
@@ -31,7 +32,6 @@ from awe.worker.client import (
 )
 from awe.worker.config import WorkerConfig
 from awe.worker.outcome import Outcome
-from awe.worker.shock import ShockClient
 from awe.worker.workunit import Services, Workunit
 
 log = logging.getLogger("awe.worker")

@@ -21,8 +21,8 @@ from urllib.parse import unquote, urlparse
 import urllib3
 
 from awe.model.shares import share_range
+from awe.shock import ShockClient, node_url
 from awe.worker.client import ApiError, Unreachable
-from awe.worker.shock import ShockClient, node_url
 
 log = logging.getLogger("awe.worker")
 CHUNK = 1 << 20

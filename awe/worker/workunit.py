@@ -22,11 +22,11 @@ from typing import Any
 
 import urllib3
 
+from awe.shock import ShockClient
 from awe.worker.client import ApiError, ServerApi, Unreachable
 from awe.worker.config import WorkerConfig
 from awe.worker.outcome import STDERR, STDOUT, WORKNOTES, Outcome
 from awe.worker.runner import Command, RunResult, expand_args, split_args, tail
-from awe.worker.shock import ShockClient
 from awe.worker.staging import Cancelled, Stager, StagingError, cut_share
 
 log = logging.getLogger("awe.worker")

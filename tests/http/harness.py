@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import tempfile
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -141,6 +143,15 @@ class AweTestCase(AsyncHTTPTestCase):
 
     def job(self, job_id: str) -> dict[str, Any]:
         return self.call("GET", f"/job/{job_id}", expect=200)["data"]
+
+    def wait_for_job(self, job_id: str, done: Any, timeout: float = 10.0) -> dict[str, Any]:
+        """GET the job until `done(job)` holds — for what happens off the request path (Shock)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.job(job_id)
+            if done(job) or time.monotonic() > deadline:
+                return job
+            self.io_loop.run_sync(lambda: asyncio.sleep(0.05))
 
     def flush(self) -> None:
         """Wait until every message in flight reached the store (job actors, then snapshots)."""

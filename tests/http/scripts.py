@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import copy
+import json
 from typing import Any
 
 HELLO: dict[str, Any] = {
@@ -45,8 +45,9 @@ SAMPLE_42: dict[str, Any] = {
 }  # fmt: skip
 
 
-def sample_42(totalwork: int = 3) -> dict[str, Any]:
-    script = copy.deepcopy(SAMPLE_42)
+def sample_42(totalwork: int = 3, shock: str = SHOCK) -> dict[str, Any]:
+    """Example 2 with another split count, its Shock host replaced by a reachable one."""
+    script = json.loads(json.dumps(SAMPLE_42).replace(SHOCK, shock))
     script["tasks"][0]["totalwork"] = totalwork
     return script
 

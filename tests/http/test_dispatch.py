@@ -6,6 +6,7 @@ import json
 
 from tests.http.harness import AweTestCase
 from tests.http.scripts import HELLO, chain, sample_42
+from tests.worker.shock_fixture import ShockFixture
 
 
 def states(job: dict) -> dict[str, str]:
@@ -18,29 +19,36 @@ def unit_states(job: dict, user_taskid: str) -> dict[int, str]:
 
 
 class FourTaskDagTest(AweTestCase):
+    def setUp(self) -> None:
+        super().setUp()
+        self.shock = ShockFixture(self.tmp / "shock").start()
+        self.addCleanup(self.shock.stop)
+
     def test_sample_42_runs_to_completed_with_three_clients(self) -> None:
-        job = self.submit(sample_42(totalwork=3))
-        jid = job["id"]
-        self.flush()
+        jid = self.submit(sample_42(totalwork=3, shock=self.shock.url))["id"]
+        clients = [self.register(f"w{i}") for i in range(3)]
+        # the server makes task 0's Shock output node first; the long poll waits for the offer
+        taken = [self.checkout(clients[0]["id"], "&wait=10")["data"]]
         job = self.job(jid)
-        self.assertEqual(job["state"], "queued")
+        self.assertEqual(job["state"], "in-progress")
         self.assertEqual(
-            states(job), {"0": "queued", "1": "pending", "2": "pending", "3": "pending"}
+            states(job), {"0": "in-progress", "1": "pending", "2": "pending", "3": "pending"}
         )
-        self.assertEqual(unit_states(job, "0"), {1: "queued", 2: "queued", 3: "queued"})
+        self.assertEqual(unit_states(job, "0"), {1: "checkout", 2: "queued", 3: "queued"})
+        clean = job["tasks"][0]["outputs"][0]
+        self.assertEqual(self.shock.nodes[clean["node"]].parts, 3)  # one part per rank
+        self.assertEqual(clean["url"], f"{self.shock.url}/node/{clean['node']}?download")
 
         outsider = self.register("outsider", group="other")
         self.assertEqual(self.checkout(outsider["id"])["error"], ["No eligible workunit found"])
 
-        clients = [self.register(f"w{i}") for i in range(3)]
-        taken = [self.checkout(c["id"])["data"] for c in clients]
+        taken += [self.checkout(c["id"])["data"] for c in clients[1:]]
         self.assertEqual(sorted(w["wuid"] for w in taken), [f"{jid}_0_{r}" for r in (1, 2, 3)])
         for work in taken:
             self.assertEqual((work["totalwork"], work["part"]["input"]), (3, "raw.fq"))
             self.assertEqual(work["state"], "checkout")
         self.flush()
         job = self.job(jid)
-        self.assertEqual((job["state"], states(job)["0"]), ("in-progress", "in-progress"))
         self.assertNotEqual(job["info"]["startedtime"], "0001-01-01T00:00:00Z")
         busy = self.call("GET", "/client?busy")["data"]
         self.assertEqual(sorted(c["name"] for c in busy), ["w0", "w1", "w2"])
@@ -48,14 +56,12 @@ class FourTaskDagTest(AweTestCase):
 
         for client, work in zip(clients, taken, strict=True):
             self.assertEqual(self.report(work["wuid"], client["id"])["data"], "ok")
-        self.flush()
-        job = self.job(jid)
-        self.assertEqual(states(job), {"0": "completed", "1": "queued", "2": "queued",
-                                       "3": "pending"})  # fmt: skip
-
         # tasks 1 and 2 in parallel; task 1 carries a private env only its holder may read
-        w1 = self.checkout(clients[0]["id"])["data"]
-        w2 = self.checkout(clients[1]["id"])["data"]
+        w1 = self.checkout(clients[0]["id"], "&wait=10")["data"]
+        w2 = self.checkout(clients[1]["id"], "&wait=10")["data"]
+        job = self.job(jid)
+        self.assertEqual(states(job)["0"], "completed")
+        self.assertEqual(w1["inputs"][0]["node"], clean["node"])  # origin: task 0's node
         by_task = {w["wuid"].split("_")[1]: (w, c) for w, c in ((w1, clients[0]), (w2, clients[1]))}
         classify, holder = by_task["1"]
         self.assertNotIn("private", classify["cmd"]["environ"])
@@ -69,9 +75,7 @@ class FourTaskDagTest(AweTestCase):
         self.assertNotIn("Privateenv", stranger["_headers"])
         for work, client in by_task.values():
             self.report(work["wuid"], client["id"], files={"stdout": f"out of {work['wuid']}"})
-        self.flush()
-        self.assertEqual(states(self.job(jid))["3"], "queued")
-        last = self.checkout(clients[2]["id"])["data"]
+        last = self.checkout(clients[2]["id"], "&wait=10")["data"]
         self.assertEqual(last["wuid"], f"{jid}_3_0")
         self.report(last["wuid"], clients[2]["id"], query="&computetime=7")
         self.flush()
@@ -80,6 +84,7 @@ class FourTaskDagTest(AweTestCase):
         self.assertEqual(job["remaintasks"], 0)
         self.assertEqual(set(states(job).values()), {"completed"})
         self.assertFalse(job["registered"])
+        self.assertEqual(len(self.shock.nodes), 4)  # one output node per task
         stdout = self.call("GET", f"/work/{classify['wuid']}?report=stdout")["data"]
         self.assertEqual(stdout, f"out of {classify['wuid']}")
         counters = {c["name"]: c for c in self.call("GET", "/client")["data"]}
@@ -87,6 +92,16 @@ class FourTaskDagTest(AweTestCase):
         self.assertEqual(counters["w2"]["total_checkout"], 2)
         self.assertEqual(counters["w2"]["Status"], "active-idle")
         self.assertEqual(counters["w2"]["current_work"], {})
+
+
+class UnreachableShockTest(AweTestCase):
+    def test_output_node_failure_suspends_the_job_with_the_reason(self) -> None:
+        jid = self.submit(sample_42(shock="http://127.0.0.1:1"))["id"]
+        job = self.wait_for_job(jid, lambda j: j["state"] == "suspend")
+        self.assertEqual(job["state"], "suspend")
+        prefix = f"failed enqueuing task {jid}_0, err=POST http://127.0.0.1:1/node"
+        self.assertTrue(job["notes"].startswith(prefix), job["notes"])
+        self.assertEqual(job["lastfailed"], f"{jid}_0")
 
 
 class OriginThroughDatastoreTest(AweTestCase):

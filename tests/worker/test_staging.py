@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from awe.model.shares import line_share
+from awe.shock import ShockClient
 from awe.worker.client import make_pool
-from awe.worker.shock import ShockClient
 from awe.worker.staging import Cancelled, Stager, StagingError, cut_share
 from tests.worker.helpers import FileServer
 from tests.worker.shock_fixture import ShockFixture

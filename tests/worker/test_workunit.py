@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from awe.model.shares import line_share
+from awe.shock import ShockClient
 from awe.worker.client import ServerApi, make_pool
 from awe.worker.config import WorkerConfig
 from awe.worker.outcome import Outcome
-from awe.worker.shock import ShockClient
 from awe.worker.workunit import Services, Workunit, workdir_for
 from tests.worker.fake_awe import FakeAwe
 from tests.worker.helpers import FileServer, wait_for, workunit_doc

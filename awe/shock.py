@@ -1,4 +1,4 @@
-"""The Shock object store API as a worker uses it: download a node, read its attributes, upload.
+"""The Shock object store API: download a node, read its attributes, upload, create nodes.
 
 Shock answers in the same envelope as AWE (`{"status", "data", "error"}`). The job's data token
 goes along as `Authorization: OAuth <token>` (spec 9.3).
@@ -14,9 +14,9 @@ from urllib.parse import quote
 
 import urllib3
 
-from awe.worker.client import ApiError, Unreachable, decode_envelope
+from awe.envelope import ApiError, Unreachable, decode_envelope
 
-log = logging.getLogger("awe.worker")
+log = logging.getLogger("awe.shock")
 
 
 def auth_headers(token: str | None) -> dict[str, str]:
@@ -92,6 +92,17 @@ class ShockClient:
         if not data.get("id"):
             raise ApiError(f"new node on {host} has no id: {data!r}", 200)
         return data
+
+    def create_empty(self, host: str, filename: str, parts: int, token: str | None) -> str:
+        """A node to upload into later; `parts` > 1 makes it a multi-part node (spec 5.1)."""
+        fields: dict[str, Any] = {"file_name": filename}
+        if parts > 1:
+            fields["parts"] = str(parts)
+        data = self._call("POST", f"{host.rstrip('/')}/node", token, fields=fields)
+        node = data.get("id") if isinstance(data, dict) else None
+        if not node:
+            raise ApiError(f"new node on {host} has no id: {data!r}", 200)
+        return str(node)
 
     def _with_retry(
         self, method: str, url: str, token: str | None, fields: dict[str, Any]
