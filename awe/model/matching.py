@@ -49,6 +49,7 @@ class ReadyIndex:
         self._entries: dict[str, ReadyEntry] = {}
         self._by_job: dict[str, set[str]] = {}
         self._classes: dict[tuple[str, str], list[tuple[int, str, int, ReadyEntry]]] = {}
+        self._live: dict[tuple[str, str], int] = {}  # live entries per class: 0 drops its heap
         self._seq = itertools.count()
 
     def __len__(self) -> int:
@@ -59,14 +60,22 @@ class ReadyIndex:
 
     def add(self, entry: ReadyEntry) -> None:
         """Add or replace; a replaced entry's old heap slot becomes stale and is skipped."""
+        self.remove(entry.wuid)
         self._entries[entry.wuid] = entry
         self._by_job.setdefault(entry.job_id, set()).add(entry.wuid)
-        heap = self._classes.setdefault((entry.clientgroups, entry.cmd_name), [])
+        key = (entry.clientgroups, entry.cmd_name)
+        self._live[key] = self._live.get(key, 0) + 1
+        heap = self._classes.setdefault(key, [])
         heapq.heappush(heap, (-entry.priority, entry.submittime, next(self._seq), entry))
 
     def remove(self, wuid: str) -> ReadyEntry | None:
         entry = self._entries.pop(wuid, None)
         if entry is not None:
+            key = (entry.clientgroups, entry.cmd_name)
+            self._live[key] -= 1
+            if not self._live[key]:  # its heap holds only stale slots now
+                del self._live[key]
+                self._classes.pop(key, None)
             wuids = self._by_job.get(entry.job_id)
             if wuids is not None:
                 wuids.discard(wuid)

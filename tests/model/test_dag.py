@@ -1,0 +1,59 @@
+"""The task graph: cycles, ancestors and descendants along every parent path."""
+
+from __future__ import annotations
+
+from awe.model.dag import ancestors, descendants, find_cycle
+
+# a → b, a → c, (b, c) → d; e stands alone. d's *second* parent is c.
+DIAMOND = {"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"], "e": []}
+
+
+def test_a_dag_has_no_cycle() -> None:
+    assert find_cycle(DIAMOND) is None
+    assert find_cycle({}) is None
+
+
+def test_a_self_dependency_is_a_cycle() -> None:
+    assert find_cycle({"a": [], "b": ["b"]}) == ["b", "b"]
+
+
+def test_a_found_cycle_starts_and_ends_on_the_same_task_along_real_edges() -> None:
+    parents = {**DIAMOND, "a": ["d"]}
+    cycle = find_cycle(parents)
+    assert cycle is not None
+    assert cycle[0] == cycle[-1]
+    assert len(cycle) >= 3
+    for child, parent in zip(cycle, cycle[1:], strict=False):
+        assert parent in parents[child]
+
+
+def test_a_cycle_away_from_the_first_task_is_found() -> None:
+    parents = {"r": [], "s": ["r"], "x": ["z"], "y": ["x"], "z": ["y"]}
+    cycle = find_cycle(parents)
+    assert cycle is not None
+    assert set(cycle) == {"x", "y", "z"}
+
+
+def test_a_parent_outside_the_graph_is_not_a_cycle() -> None:
+    assert find_cycle({"a": ["ghost"]}) is None
+
+
+def test_ancestors_follow_every_parent() -> None:
+    assert ancestors(DIAMOND, "d") == {"a", "b", "c"}
+    assert ancestors(DIAMOND, "b") == {"a"}
+    assert ancestors(DIAMOND, "a") == set()
+    assert ancestors(DIAMOND, "e") == set()
+
+
+def test_descendants_follow_every_parent_path() -> None:
+    assert descendants(DIAMOND, "a") == {"b", "c", "d"}
+    assert descendants(DIAMOND, "b") == {"d"}
+    assert descendants(DIAMOND, "c") == {"d"}  # d reached through its second parent
+    assert descendants(DIAMOND, "d") == set()
+    assert descendants(DIAMOND, "e") == set()
+
+
+def test_descendants_reach_past_a_fan_in() -> None:
+    parents = {**DIAMOND, "f": ["d"], "g": ["f", "e"]}
+    assert descendants(parents, "c") == {"d", "f", "g"}
+    assert descendants(parents, "e") == {"g"}
