@@ -92,3 +92,17 @@ def test_bad_config_stops_startup_naming_the_key(tmp_path) -> None:
     else:
         server.stop()
         raise AssertionError("the server started with an unknown configuration key")
+
+
+def test_unreachable_mongodb_at_startup_names_the_host_and_stops(tmp_path) -> None:
+    config = {"store": {"mongodb": {"uri": "mongodb://127.0.0.1:1/", "timeout_s": 0.5}}}
+    server = ServerProcess(tmp_path / "srv", config=config)
+    try:
+        server.start(timeout=20)
+    except RuntimeError as err:
+        assert "cannot open the store" in str(err)
+        assert "127.0.0.1:1" in str(err)
+        assert server.proc is not None and server.proc.returncode == 2
+    else:
+        server.stop()
+        raise AssertionError("the server started without its MongoDB")
