@@ -155,14 +155,12 @@ def serve(config: ServerConfig) -> None:
     http = tornado.httpserver.HTTPServer(app, max_body_size=config.api.max_body_bytes)
     sockets = tornado.netutil.bind_sockets(config.api.port, config.api.host)
     http.add_sockets(sockets)
-    host, port = sockets[0].getsockname()[:2]
-    log.info("awe-server listening on http://%s:%d (data in %s)", host, port,
-             config.data_dir.resolve())  # fmt: skip
     loop = tornado.ioloop.IOLoop.current()
     interval_ms = max(100, int(config.queue.client_check_interval_s * 1000))
     sweeper = tornado.ioloop.PeriodicCallback(server.sweep, interval_ms)
     sweeper.start()
 
+    # handlers first: whoever read "listening on" may send SIGTERM at once
     def shutdown(signum: int, _frame: Any) -> None:
         log.info("signal %s: stopping", signal.Signals(signum).name)
         loop.add_callback_from_signal(loop.stop)
@@ -170,6 +168,9 @@ def serve(config: ServerConfig) -> None:
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
     signal.signal(signal.SIGUSR1, pykka.debug.log_thread_tracebacks)
+    host, port = sockets[0].getsockname()[:2]
+    log.info("awe-server listening on http://%s:%d (data in %s)", host, port,
+             config.data_dir.resolve())  # fmt: skip
     loop.start()
     sweeper.stop()
     http.stop()
