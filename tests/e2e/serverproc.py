@@ -71,19 +71,11 @@ class ServerProcess:
 
     def kill(self) -> None:
         """SIGKILL: the server gets no chance to flush anything."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
+        kill_process(self.proc)
 
     def stop(self, timeout: float = 15.0) -> int | None:
         """SIGTERM and wait: a clean stop."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        return self.proc.returncode if self.proc else None
+        return stop_process(self.proc, timeout)
 
     def restart(self) -> ServerProcess:
         self.stop()
@@ -94,6 +86,24 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def kill_process(proc: subprocess.Popen | None) -> None:
+    """SIGKILL a child process that is still running, and reap it."""
+    if proc and proc.poll() is None:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+
+
+def stop_process(proc: subprocess.Popen | None, timeout: float) -> int | None:
+    """SIGTERM, wait up to `timeout`, then SIGKILL; the exit code (negative: by a signal)."""
+    if proc and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            kill_process(proc)
+    return proc.returncode if proc else None
 
 
 def env_without_proxies() -> dict[str, str]:

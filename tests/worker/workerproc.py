@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import signal
 import subprocess
 import threading
 import time
@@ -16,7 +15,13 @@ from typing import Any
 import urllib3
 import yaml
 
-from tests.e2e.serverproc import ServerProcess, console_script, env_without_proxies
+from tests.e2e.serverproc import (
+    ServerProcess,
+    console_script,
+    env_without_proxies,
+    kill_process,
+    stop_process,
+)
 
 FAST_WORKER = {
     "heartbeat_interval_s": 0.3,
@@ -107,18 +112,10 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """SIGKILL: the worker gets no chance to report anything."""
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
+        kill_process(self.proc)
 
     def stop(self, timeout: float = 30.0) -> int | None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        return self.proc.returncode if self.proc else None
+        return stop_process(self.proc, timeout)
 
 
 class AweApi:
