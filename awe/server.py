@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
 import logging
 import signal
@@ -18,7 +19,7 @@ import tornado.netutil
 import urllib3
 
 from awe import __version__
-from awe.actors.base import PooledActor, ask_sync
+from awe.actors.base import PooledActor, ask, ask_sync
 from awe.actors.clients import ClientRegistryActor
 from awe.actors.job import JobActor, JobContext
 from awe.actors.queue import QueueActor
@@ -160,10 +161,19 @@ def serve(config: ServerConfig) -> None:
     sweeper = tornado.ioloop.PeriodicCallback(server.sweep, interval_ms)
     sweeper.start()
 
+    async def wind_down() -> None:
+        """No new connections; waiting checkouts are answered (workers idle) before the stop."""
+        http.stop()
+        try:
+            answered = await ask(server.queue.close)
+            await asyncio.sleep(0.2 if answered else 0)  # let those answers reach the workers
+        finally:
+            loop.stop()
+
     # handlers first: whoever read "listening on" may send SIGTERM at once
     def shutdown(signum: int, _frame: Any) -> None:
         log.info("signal %s: stopping", signal.Signals(signum).name)
-        loop.add_callback_from_signal(loop.stop)
+        loop.add_callback_from_signal(wind_down)
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)

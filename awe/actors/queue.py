@@ -204,6 +204,14 @@ class QueueActor(pykka.ThreadingActor):
     def lease_ended(self, wuid: str) -> None:
         self._leases.pop(wuid, None)
 
+    def close(self, reply: Reply | None = None) -> None:
+        """The server is stopping: hand out nothing more, and answer every waiting checkout."""
+        self._suspended = True
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            reject(waiter.reply, AweError(QUEUE_SUSPENDED))
+        resolve(reply, len(waiters))
+
     def suspend_queue(self, suspended: bool, reply: Reply | None = None) -> None:
         self._suspended = suspended
         resolve(reply, "work queue suspended" if suspended else "work queue resumed")
