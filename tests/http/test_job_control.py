@@ -192,3 +192,45 @@ class ZombieTest(JobControlCase):
 
 class ZombieOnMongoTest(ZombieTest):
     backend = "mongomock"
+
+
+class RefusalsTest(JobControlCase):
+    def test_operations_that_do_not_fit_the_state_say_why(self) -> None:
+        jid = self.submit(HELLO)["id"]
+        queued = self.call("PUT", f"/job/{jid}?resume")
+        self.assertEqual(
+            (queued["_code"], queued["error"]), (400, ["job is queued, cannot resume it"])
+        )
+        client = self.register()
+        self.run_all(client["id"])
+        done = self.call("PUT", f"/job/{jid}?suspend")
+        self.assertEqual(done["error"], ["job is completed, cannot suspend it"])
+        self.assertEqual(self.job(jid)["registered"], False)  # a refused op leaves it in the store
+
+    def test_clientgroup_and_priority_of_a_finished_job_change_only_its_document(self) -> None:
+        jid = self.submit(HELLO)["id"]
+        self.run_all(self.register()["id"])
+        self.assertEqual(self.call("PUT", f"/job/{jid}?priority=9")["_code"], 200)
+        self.assertEqual(self.call("PUT", f"/job/{jid}?clientgroup=night")["_code"], 200)
+        self.flush()
+        job = self.job(jid)
+        self.assertEqual((job["info"]["priority"], job["info"]["clientgroups"]), (9, "night"))
+        self.assertEqual((job["state"], job["registered"]), ("completed", False))
+
+    def test_resubmit_of_an_unloaded_suspended_job_resumes_it(self) -> None:
+        jid = self.submit(chain(2))["id"]
+        client = self.register()
+        first = self.checkout(client["id"])["data"]
+        self.report(first["wuid"], client["id"])
+        self.call("PUT", f"/job/{jid}?suspend", expect=200)
+        self.config.queue.recover = False
+        self.restart()
+        self.assertEqual(self.job(jid)["registered"], False)
+        self.assertEqual(
+            self.call("PUT", f"/job/{jid}?resubmit")["data"], f"job resubmitted: {jid}"
+        )
+        job = self.job(jid)
+        self.assertEqual((job["state"], job["resumed"]), ("in-progress", 1))
+        client = self.register()
+        self.assertEqual(self.run_all(client["id"]), [f"{jid}_1_0"])
+        self.assertEqual(self.job(jid)["state"], "completed")
