@@ -183,7 +183,8 @@ class JobActor(PooledActor):
     # ---- job operations -------------------------------------------------------------------
 
     def get(self, reply: Reply | None = None) -> None:
-        resolve(reply, self._public())
+        """The job as users see it, and its ACL for the handler to check."""
+        resolve(reply, (self._public(), dict(self.job.acl)))
 
     def operate(self, op: str, arg: Any, reply: Reply | None = None) -> None:
         """suspend, resume, resubmit, recompute, clientgroup, priority, delete (spec 4.7)."""

@@ -159,15 +159,15 @@ class JobHandler(APIHandler):
 
     async def get(self, job_id: str) -> None:
         live = await self.ask(self.services.queue.route, job_id, "get")
-        doc = live
-        if doc is None:
+        if live is None:
             stored = await self._stored(job_id)
             if stored is None:
                 raise AweError(f"job not found:{job_id}")
             self.check_acl(stored, "read")
             doc = public_job(stored, registered=False)
         else:
-            self.require("read")
+            doc, acl = live
+            self.check_acl({"acl": acl}, "read")
         if self.flag("perf"):
             self.reply(await self._perf(doc))
             return
@@ -240,7 +240,7 @@ class JobHandler(APIHandler):
             live = await self.ask(self.services.queue.route, job_id, "get")
             if live is None:
                 raise NotFound("Not Found")
-            self.require("delete")
+            self.check_acl({"acl": live[1]}, "delete")
         else:
             self.check_acl(stored, "delete")
         if self.flag("suspend") and (stored or {}).get("state") != "suspend":

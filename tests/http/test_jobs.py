@@ -156,6 +156,8 @@ class AuthTest(AweTestCase):
         self.assertEqual(
             self.call("GET", "/job", headers={"Authorization": "Bearer tok-root"})["total_count"], 1
         )
+        self.assertEqual(self.call("GET", f"/job/{job['id']}", headers=bob)["_code"], 401)
+        self.assertEqual(self.call("GET", f"/job/{job['id']}", headers=ana)["_code"], 200)
         refused = self.call("PUT", f"/job/{job['id']}?suspend", headers=bob)
         self.assertEqual((refused["_code"], refused["error"]), (401, ["User Unauthorized"]))
         self.assertEqual(
