@@ -88,13 +88,17 @@ class _PoolInbox:
         with self._lock:
             return self._queue.popleft()
 
-    def take_or_release(self) -> Envelope[Any] | None:
-        """Next message, or None after marking the actor idle (so the next put reschedules)."""
+    def take(self) -> Envelope[Any] | None:
+        with self._lock:
+            return self._queue.popleft() if self._queue else None
+
+    def release_if_empty(self) -> bool:
+        """End the actor's turn unless a message came in meanwhile (then the turn goes on)."""
         with self._lock:
             if self._queue:
-                return self._queue.popleft()
+                return False
             self._scheduled = False
-            return None
+            return True
 
     def reschedule(self) -> None:
         """Hand the pool another turn; only the turn that is running may call this."""
@@ -149,15 +153,32 @@ class PooledActor(pykka.Actor):
         if not getattr(self, "_started", False):
             self._started = True
             self._actor_loop_setup()
-        for _ in range(self.batch):
-            envelope = inbox.take_or_release()
+        handled = 0
+        while handled < self.batch:
+            envelope = inbox.take()
             if envelope is None:
-                return
+                self._end_turn()  # still this actor's turn: nothing else runs it meanwhile
+                if inbox.release_if_empty():
+                    return
+                continue
+            handled += 1
             if self.actor_stopped.is_set():
                 self._refuse(envelope)
                 continue
             self._handle(envelope)
+        self._end_turn()
         inbox.reschedule()
+
+    def _end_turn(self) -> None:
+        if self.actor_stopped.is_set():
+            return
+        try:
+            self.on_turn_end()
+        except Exception:
+            log.exception("on_turn_end failed in %s", self)
+
+    def on_turn_end(self) -> None:
+        """Hook: the inbox ran empty, or a turn of `batch` messages ended. Coalesce work here."""
 
     def _handle(self, envelope: Envelope[Any]) -> None:
         try:

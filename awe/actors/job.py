@@ -22,7 +22,14 @@ import pykka
 from awe.actors.base import PooledActor, Reply, reject, resolve
 from awe.errors import AweError
 from awe.model import lifecycle, split
-from awe.model.job import ACTIVE_JOB_STATES, FINISHED_JOB_STATES, Job, JobState, public_job
+from awe.model.job import (
+    ACTIVE_JOB_STATES,
+    FINISHED_JOB_STATES,
+    Job,
+    JobState,
+    Workunit,
+    public_job,
+)
 from awe.model.lifecycle import Effects, Settings
 from awe.model.matching import ReadyEntry
 from awe.model.times import now
@@ -46,13 +53,22 @@ class JobContext:
 
 
 class JobActor(PooledActor):
-    def __init__(self, job: Job, context: JobContext, revived: bool = False) -> None:
+    def __init__(
+        self, job: Job, context: JobContext, revived: bool = False, from_store: bool = False
+    ) -> None:
         super().__init__()
         self.job = job
         self.ctx = context
+        # per task: the workunit list last handed to the store, and its wuids; a snapshot
+        # writes only workunits marked changed, and forgets those of a replaced list
+        self._saved_lists: dict[str, tuple[list[Workunit], set[str]]] = {}
+        if revived or from_store:
+            self._collect_unit_changes()  # what came from the store is saved already
         # started from the store only to run one operation: leaves again if that is refused
         self.revived = revived
         self._preparing: set[str] = set()  # tasks whose Shock output nodes are being created
+        # changes not yet handed to the SnapshotActor: one snapshot per burst of messages
+        self._unsaved: list[tuple[Reply | None, Any, list[Report]]] = []
 
     # ---- admission ------------------------------------------------------------------------
 
@@ -245,7 +261,9 @@ class JobActor(PooledActor):
         finished = job.state in FINISHED_JOB_STATES
         if callable(answer):
             answer = answer()
-        self.ctx.snapshots.save.defer(job.to_doc(), reports or [], reply, answer)
+        self._unsaved.append((reply, answer, reports or []))
+        if finished:
+            self.on_turn_end()
         for client, wuid in effects.discard:  # before the offers: the lease is over first
             self.ctx.queue.lease_ended.defer(wuid)
             if client:
@@ -257,6 +275,44 @@ class JobActor(PooledActor):
         if finished:
             log.info("job %s %s", job.id, job.state)
             self.stop()
+
+    def on_turn_end(self) -> None:
+        """Hand one snapshot of the job, with every reply waiting on it, to the SnapshotActor.
+
+        A large job (thousands of workunits) is serialised once per burst of reports, not once
+        per report; each reply is still sent only when the snapshot is durable (D4).
+        """
+        if not self._unsaved:
+            return
+        unsaved, self._unsaved = self._unsaved, []
+        reports = [report for _, _, batch in unsaved for report in batch]
+        waiters = [(reply, answer) for reply, answer, _ in unsaved if reply is not None]
+        changed, removed = self._collect_unit_changes()
+        self.ctx.snapshots.save.defer(
+            self.job.to_doc(workunits=False),
+            reports,
+            waiters=waiters,
+            workunits=changed,
+            removed_workunits=removed,
+        )
+
+    def _collect_unit_changes(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """Rows of workunits changed since the last snapshot, and wuids that are gone."""
+        rows: list[dict[str, Any]] = []
+        removed: list[str] = []
+        for task in self.job.tasks:
+            units = task.workunits
+            saved = self._saved_lists.get(task.id)
+            if saved is None or saved[0] is not units:  # a new list: new split or recompute
+                wuids = {task.wuid(unit) for unit in units}
+                removed.extend(w for w in (saved[1] if saved else ()) if w not in wuids)
+                self._saved_lists[task.id] = (units, wuids)
+            for unit in units:
+                if unit.changed:
+                    rows.append({"wuid": task.wuid(unit), "job_id": self.job.id,
+                                 "taskid": task.id, **unit.to_doc()})  # fmt: skip
+                    unit.changed = False
+        return rows, removed
 
     def _entry(self, wuid: str) -> ReadyEntry:
         task, unit = lifecycle.find_unit(self.job, wuid)

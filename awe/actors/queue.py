@@ -58,11 +58,11 @@ class QueueActor(pykka.ThreadingActor):
     def recover(self, docs: list[dict[str, Any]], reply: Reply | None = None) -> None:
         """Start a JobActor for every unfinished job of the store (D3)."""
         for doc in docs:
-            self._start_job(Job.from_doc(doc)).recover.defer()
+            self._start_job(Job.from_doc(doc), from_store=True).recover.defer()
         resolve(reply, len(docs))
 
-    def _start_job(self, job: Job, revived: bool = False) -> Any:
-        proxy = JobActor.start(job, self.ctx, revived).proxy()
+    def _start_job(self, job: Job, revived: bool = False, from_store: bool = False) -> Any:
+        proxy = JobActor.start(job, self.ctx, revived, from_store).proxy()
         self._jobs[job.id] = proxy
         self._states[job.id] = str(job.state)
         return proxy

@@ -28,6 +28,8 @@ class SnapshotActor(pykka.ThreadingActor):
         self._retry_s = retry_s
         self._jobs: dict[str, dict[str, Any]] = {}
         self._reports: list[Report] = []
+        self._units: dict[str, dict[str, Any]] = {}  # wuid -> latest row
+        self._removed: set[str] = set()
         self._waiters: list[tuple[Reply, Any]] = []
         self._retry_timer: threading.Timer | None = None
         self.batches_written = 0
@@ -38,13 +40,23 @@ class SnapshotActor(pykka.ThreadingActor):
         reports: list[Report] | None = None,
         reply: Reply | None = None,
         answer: Any = None,
+        waiters: list[tuple[Reply, Any]] | None = None,
+        workunits: list[dict[str, Any]] | None = None,
+        removed_workunits: list[str] | None = None,
     ) -> None:
-        """Buffer a job snapshot (and reports); answer `reply` with `answer` once durable."""
+        """Buffer a job snapshot (reports, changed workunits); answer waiters once durable."""
         if doc is not None:
             self._jobs[doc["id"]] = doc
         self._reports.extend(reports or ())
+        for wuid in removed_workunits or ():
+            self._units.pop(wuid, None)
+            self._removed.add(wuid)
+        for row in workunits or ():
+            self._removed.discard(row["wuid"])
+            self._units[row["wuid"]] = row
         if reply is not None:
             self._waiters.append((reply, answer))
+        self._waiters.extend(waiters or ())
         if self.actor_inbox.empty():
             self._flush()
 
@@ -59,9 +71,14 @@ class SnapshotActor(pykka.ThreadingActor):
         self._flush()
 
     def _flush(self) -> None:
-        if not self._jobs and not self._reports and not self._waiters:
+        if not (self._jobs or self._reports or self._waiters or self._units or self._removed):
             return
-        batch = Batch(jobs=list(self._jobs.values()), reports=list(self._reports))
+        batch = Batch(
+            jobs=list(self._jobs.values()),
+            reports=list(self._reports),
+            workunits=list(self._units.values()),
+            removed_workunits=sorted(self._removed),
+        )
         waiters, self._waiters = self._waiters, []
         try:
             if batch:
@@ -75,6 +92,8 @@ class SnapshotActor(pykka.ThreadingActor):
         self.batches_written += 1
         self._jobs.clear()
         self._reports.clear()
+        self._units.clear()
+        self._removed.clear()
         for reply, answer in waiters:
             resolve(reply, answer)
 

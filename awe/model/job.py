@@ -63,6 +63,12 @@ class Workunit:
     computetime: int = 0
     notes: str = ""
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        """Every assignment marks the workunit changed, so a snapshot finds what to write."""
+        object.__setattr__(self, name, value)
+        if name != "changed":
+            object.__setattr__(self, "changed", True)
+
     def to_doc(self) -> dict[str, Any]:
         return {
             "rank": self.rank,
@@ -117,13 +123,17 @@ class Task:
         return work_id(self.id, unit.rank)
 
     def unit(self, rank: int) -> Workunit | None:
+        """Ranks are 0 alone or 1..N in order, so the rank is (almost) the index."""
+        index = rank if not self.workunits or self.workunits[0].rank == 0 else rank - 1
+        if 0 <= index < len(self.workunits) and self.workunits[index].rank == rank:
+            return self.workunits[index]
         for unit in self.workunits:
             if unit.rank == rank:
                 return unit
         return None
 
-    def to_doc(self) -> dict[str, Any]:
-        return {
+    def to_doc(self, workunits: bool = True) -> dict[str, Any]:
+        doc = {
             "taskid": self.id,
             "cmd": copy.deepcopy(self.cmd),
             "dependsOn": list(self.depends_on),
@@ -142,8 +152,10 @@ class Task:
             "clientgroups": self.clientgroups,
             "skip": self.skip,
             "workstatus": list(self.workstatus),
-            "workunits": [unit.to_doc() for unit in self.workunits],
         }
+        if workunits:
+            doc["workunits"] = [unit.to_doc() for unit in self.workunits]
+        return doc
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Task:
@@ -194,12 +206,13 @@ class Job:
     def priority(self) -> int:
         return int(self.info.get("priority", 1))
 
-    def to_doc(self) -> dict[str, Any]:
+    def to_doc(self, workunits: bool = True) -> dict[str, Any]:
+        """The whole job; `workunits=False` leaves them out (the store keeps them apart)."""
         return {
             "id": self.id,
             "jid": self.jid,
             "info": copy.deepcopy(self.info),
-            "tasks": [task.to_doc() for task in self.tasks],
+            "tasks": [task.to_doc(workunits) for task in self.tasks],
             "state": str(self.state),
             "remaintasks": self.remaintasks,
             "updatetime": self.updatetime,

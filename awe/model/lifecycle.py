@@ -304,7 +304,7 @@ def _work_done(job: Job, task: Task, unit: Workunit, computetime: int, now: str,
     unit.state = work_next(unit.state, "done")
     unit.computetime = computetime
     task.computetime += computetime
-    task.remainwork = sum(1 for u in task.workunits if u.state != WorkState.DONE)
+    task.remainwork = max(0, task.remainwork - 1)  # a workunit becomes done exactly once
     if task.remainwork == 0 and task.state != TaskState.COMPLETED:
         _complete_task(job, task, now, settings, effects)
 

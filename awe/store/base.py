@@ -43,14 +43,25 @@ class Report:
 
 @dataclass
 class Batch:
-    """What one group commit writes: job documents (upserted whole, by `id`) and reports."""
+    """What one group commit writes: job documents (upserted whole, by `id`), workunits, reports.
+
+    Workunits are kept apart from their job's document, one row per `wuid`, so a change to one
+    workunit of a job with thousands writes one small row, not the whole job (and no job grows
+    past MongoDB's 16 MiB document limit). Each row is a workunit document (rank, state, failed,
+    client, ...) plus `wuid`, `job_id` and `taskid`; `removed_workunits` are wuids to forget
+    (a recomputed task starts with new ones).
+    """
 
     jobs: list[dict[str, Any]] = field(default_factory=list)
     reports: list[Report] = field(default_factory=list)
     perf: list[dict[str, Any]] = field(default_factory=list)
+    workunits: list[dict[str, Any]] = field(default_factory=list)
+    removed_workunits: list[str] = field(default_factory=list)
 
     def __bool__(self) -> bool:
-        return bool(self.jobs or self.reports or self.perf)
+        return bool(
+            self.jobs or self.reports or self.perf or self.workunits or self.removed_workunits
+        )
 
 
 @dataclass
@@ -89,14 +100,16 @@ class Store(Protocol):
         """
         ...
 
-    def get_job(self, job_id: str) -> dict[str, Any] | None: ...
+    def get_job(self, job_id: str) -> dict[str, Any] | None:
+        """The job with its stored workunits back in `tasks[i].workunits`, by rank."""
+        ...
 
     def find_jobs(self, query: JobQuery) -> tuple[list[dict[str, Any]], int]:
-        """Return one page of matching jobs and the total number of matches."""
+        """Return one page of matching jobs (without their workunits) and the total matches."""
         ...
 
     def load_unfinished_jobs(self) -> list[dict[str, Any]]:
-        """Jobs in UNFINISHED_STATES, oldest `info.submittime` first (start-up recovery)."""
+        """Jobs in UNFINISHED_STATES with their workunits, oldest `info.submittime` first."""
         ...
 
     def max_jid(self) -> int:

@@ -22,6 +22,7 @@ from awe.store.rules import (
     CheckedBatch,
     check_batch,
     check_query,
+    merge_workunits,
     page_bounds,
     unfinished_query,
 )
@@ -38,6 +39,8 @@ CREATE TABLE IF NOT EXISTS reports (
 CREATE INDEX IF NOT EXISTS reports_job_id ON reports (job_id);
 CREATE TABLE IF NOT EXISTS perf (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
+CREATE TABLE IF NOT EXISTS workunits (wuid TEXT PRIMARY KEY, job_id TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS workunits_job_id ON workunits (job_id);
 """
 
 
@@ -212,6 +215,14 @@ class EmbeddedStore:
             " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
             [(perf_id, text) for perf_id, (_, text) in checked.perf.items()],
         )
+        conn.executemany(
+            "INSERT INTO workunits (wuid, job_id, doc) VALUES (?, ?, ?)"
+            " ON CONFLICT (wuid) DO UPDATE SET job_id = excluded.job_id, doc = excluded.doc",
+            [(wuid, row["job_id"], text) for wuid, (row, text) in checked.workunits.items()],
+        )
+        conn.executemany(
+            "DELETE FROM workunits WHERE wuid = ?", [(w,) for w in checked.removed_workunits]
+        )
         if checked.max_jid is not None:
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('max_jid', ?)"
@@ -223,7 +234,13 @@ class EmbeddedStore:
         """One job document by id, or None."""
         with self._read() as conn:
             row = conn.execute("SELECT doc FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return json.loads(row[0]) if row else None
+            units = self._units(conn, job_id) if row else []
+        return merge_workunits(json.loads(row[0]), units) if row else None
+
+    @staticmethod
+    def _units(conn: sqlite3.Connection, job_id: str) -> list[dict[str, Any]]:
+        rows = conn.execute("SELECT doc FROM workunits WHERE job_id = ?", (job_id,)).fetchall()
+        return [json.loads(doc) for (doc,) in rows]
 
     def find_jobs(self, query: JobQuery) -> tuple[list[dict[str, Any]], int]:
         """Return one page of matching jobs and the total number of matches."""
@@ -242,7 +259,9 @@ class EmbeddedStore:
 
     def load_unfinished_jobs(self) -> list[dict[str, Any]]:
         """Jobs in UNFINISHED_STATES, oldest `info.submittime` first (start-up recovery)."""
-        return self.find_jobs(unfinished_query())[0]
+        jobs = self.find_jobs(unfinished_query())[0]
+        with self._read() as conn:
+            return [merge_workunits(job, self._units(conn, job["id"])) for job in jobs]
 
     def max_jid(self) -> int:
         """The largest jid ever saved, or 10000 when none was."""

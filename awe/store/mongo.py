@@ -20,6 +20,7 @@ from awe.store.rules import (
     DEFAULT_MAX_JID,
     check_batch,
     check_query,
+    merge_workunits,
     page_bounds,
     unfinished_query,
 )
@@ -120,6 +121,7 @@ class MongoStore:
         self._jobs = db.get_collection("Jobs", write_concern=concern)
         self._reports = db.get_collection("Reports", write_concern=concern)
         self._perf = db.get_collection("Perf", write_concern=concern)
+        self._workunits = db.get_collection("Workunits", write_concern=concern)
         self._counters = db.get_collection("Counters", write_concern=concern)
         try:
             with self._errors("create indexes"):
@@ -176,6 +178,8 @@ class MongoStore:
         self._reports.create_index([("wuid", ASCENDING), ("name", ASCENDING)], unique=True)
         self._reports.create_index("job_id")
         self._perf.create_index("id", unique=True)
+        self._workunits.create_index("wuid", unique=True)
+        self._workunits.create_index("job_id")
 
     def save_batch(self, batch: Batch) -> None:
         """Upsert jobs, then reports, then perf, then the jid counter; raise if any write failed.
@@ -203,6 +207,14 @@ class MongoStore:
                     ReplaceOne({"id": k}, doc, upsert=True) for k, (doc, _) in checked.perf.items()
                 ]
                 self._perf.bulk_write(ops, ordered=False)
+            if checked.workunits:
+                ops = [
+                    ReplaceOne({"wuid": wuid}, dict(row), upsert=True)
+                    for wuid, (row, _) in checked.workunits.items()
+                ]
+                self._workunits.bulk_write(ops, ordered=False)
+            if checked.removed_workunits:
+                self._workunits.delete_many({"wuid": {"$in": checked.removed_workunits}})
             if checked.max_jid is not None:
                 self._counters.update_one(
                     {"_id": _JID_COUNTER}, {"$max": {"value": checked.max_jid}}, upsert=True
@@ -211,7 +223,11 @@ class MongoStore:
     def get_job(self, job_id: str) -> dict[str, Any] | None:
         """One job document by id, or None."""
         with self._errors("read a job"):
-            return self._jobs.find_one({"id": job_id}, {"_id": False})
+            job = self._jobs.find_one({"id": job_id}, {"_id": False})
+            return merge_workunits(job, self._units(job_id)) if job else None
+
+    def _units(self, job_id: str) -> list[dict[str, Any]]:
+        return list(self._workunits.find({"job_id": job_id}, {"_id": False}))
 
     def find_jobs(self, query: JobQuery) -> tuple[list[dict[str, Any]], int]:
         """Return one page of matching jobs and the total number of matches."""
@@ -229,8 +245,10 @@ class MongoStore:
             return list(cursor), total
 
     def load_unfinished_jobs(self) -> list[dict[str, Any]]:
-        """Jobs in UNFINISHED_STATES, oldest `info.submittime` first (start-up recovery)."""
-        return self.find_jobs(unfinished_query())[0]
+        """Jobs in UNFINISHED_STATES with their workunits, oldest `info.submittime` first."""
+        jobs = self.find_jobs(unfinished_query())[0]
+        with self._errors("read workunits"):
+            return [merge_workunits(job, self._units(job["id"])) for job in jobs]
 
     def max_jid(self) -> int:
         """The largest jid ever saved, or 10000 when none was."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from awe.store.base import UNFINISHED_STATES, Batch, JobQuery, Report
@@ -79,6 +79,36 @@ class CheckedBatch:
     reports: dict[tuple[str, str], Report]
     perf: dict[str, tuple[dict[str, Any], str]]
     max_jid: int | None
+    workunits: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
+    removed_workunits: list[str] = field(default_factory=list)
+
+
+def _workunit_rows(rows: list[dict[str, Any]]) -> dict[str, tuple[dict[str, Any], str]]:
+    """Workunit rows by `wuid`, the later one winning; each names its job and task."""
+    out: dict[str, tuple[dict[str, Any], str]] = {}
+    for row in rows:
+        if not isinstance(row, dict):
+            raise ValueError(f"workunit row is not a document: {str(row)[:80]}")
+        for key in ("wuid", "job_id", "taskid"):
+            if not isinstance(row.get(key), str) or not row[key]:
+                raise ValueError(f"workunit row without a string {key}: {str(row)[:80]}")
+        if not isinstance(row.get("rank"), int):
+            raise ValueError(f"workunit row {row['wuid']} without an integer rank")
+        out[row["wuid"]] = (row, encode_doc(row, f"workunit {row['wuid']}"))
+    return out
+
+
+def merge_workunits(job: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Put a job's stored workunit rows back into its tasks (`tasks[i].workunits`, by rank)."""
+    by_task: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        unit = {k: v for k, v in row.items() if k not in ("wuid", "job_id", "taskid", "_id")}
+        by_task.setdefault(row["taskid"], []).append(unit)
+    for task in job.get("tasks") or []:
+        units = by_task.get(task.get("taskid"))
+        if units is not None:
+            task["workunits"] = sorted(units, key=lambda unit: unit["rank"])
+    return job
 
 
 def _keyed_docs(docs: list[dict[str, Any]], kind: str) -> dict[str, tuple[dict[str, Any], str]]:
@@ -102,4 +132,14 @@ def check_batch(batch: Batch) -> CheckedBatch:
             raise ValueError(f"report {report.wuid}/{report.name}: content must be bytes")
         reports[(report.wuid, report.name)] = report
     jids = [n for n in (jid_number(doc) for doc, _ in jobs.values()) if n is not None]
-    return CheckedBatch(jobs=jobs, reports=reports, perf=perf, max_jid=max(jids, default=None))
+    removed = list(batch.removed_workunits)
+    if not all(isinstance(wuid, str) for wuid in removed):
+        raise ValueError("removed_workunits must be wuid strings")
+    return CheckedBatch(
+        jobs=jobs,
+        reports=reports,
+        perf=perf,
+        max_jid=max(jids, default=None),
+        workunits=_workunit_rows(batch.workunits),
+        removed_workunits=removed,
+    )

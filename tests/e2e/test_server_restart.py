@@ -9,7 +9,7 @@ import urllib3
 
 from tests.e2e.serverproc import ServerProcess
 
-HTTP = urllib3.PoolManager(retries=False, timeout=urllib3.Timeout(connect=5, read=30))
+HTTP = urllib3.PoolManager(maxsize=8, retries=False, timeout=urllib3.Timeout(connect=5, read=30))
 
 
 def call(method: str, url: str, **kw) -> dict:
@@ -46,7 +46,7 @@ def test_sigkill_after_accepting_loses_no_job_and_no_finished_workunit(tmp_path)
         assert set(by_id) == {job["id"] for job in accepted}
         assert {j["jid"] for j in by_id.values()} == {j["jid"] for j in accepted}
         assert all(job["registered"] for job in by_id.values())
-        finished = by_id[work["wuid"].split("_")[0]]
+        finished = call("GET", f"{server.url}/job/{work['wuid'].split('_')[0]}")["data"]
         units = {u["rank"]: u["state"] for u in finished["tasks"][0]["workunits"]}
         assert units[work["rank"]] == "done"
         assert finished["tasks"][0]["remainwork"] == 1

@@ -357,3 +357,61 @@ def test_reopened_store_sees_everything(open_store) -> None:  # noqa: ANN001
 def test_describe_names_the_back_end(store: Store) -> None:
     text = store.describe()
     assert text.startswith(("embedded SQLite store at /", "MongoDB store "))
+
+
+# --- workunits ------------------------------------------------------------------------------
+
+
+def unit(job_id: str, task: str, rank: int, state: str = "queued", **more: Any) -> dict[str, Any]:
+    wuid = f"{job_id}_{task}_{rank}"
+    return {"wuid": wuid, "job_id": job_id, "taskid": f"{job_id}_{task}", "rank": rank,
+            "state": state, "failed": 0, "client": "", **more}  # fmt: skip
+
+
+def with_tasks(job_id: str, state: str = "in-progress") -> dict[str, Any]:
+    return job(job_id, state=state, tasks=[{"taskid": f"{job_id}_0"}, {"taskid": f"{job_id}_1"}])
+
+
+def test_workunits_come_back_in_their_tasks_by_rank(store: Store) -> None:
+    store.save_batch(
+        Batch(jobs=[with_tasks("a")], workunits=[unit("a", "0", r) for r in (3, 1, 2)])
+    )
+    tasks = store.get_job("a")["tasks"]
+    assert [u["rank"] for u in tasks[0]["workunits"]] == [1, 2, 3]
+    assert tasks[0]["workunits"][0] == {"rank": 1, "state": "queued", "failed": 0, "client": ""}
+    assert "workunits" not in tasks[1]
+
+
+def test_a_workunit_row_is_replaced_and_removed_on_its_own(store: Store) -> None:
+    store.save_batch(
+        Batch(jobs=[with_tasks("a")], workunits=[unit("a", "0", 1), unit("a", "0", 2)])
+    )
+    store.save_batch(Batch(workunits=[unit("a", "0", 2, "done", computetime=5)]))
+    units = store.get_job("a")["tasks"][0]["workunits"]
+    assert [(u["rank"], u["state"]) for u in units] == [(1, "queued"), (2, "done")]
+    assert units[1]["computetime"] == 5
+    store.save_batch(Batch(removed_workunits=["a_0_1"], workunits=[unit("a", "1", 0)]))
+    tasks = store.get_job("a")["tasks"]
+    assert [u["rank"] for u in tasks[0]["workunits"]] == [2]
+    assert [u["rank"] for u in tasks[1]["workunits"]] == [0]
+
+
+def test_recovery_loads_workunits_and_listings_leave_them_out(store: Store) -> None:
+    store.save_batch(
+        Batch(
+            jobs=[with_tasks("a"), with_tasks("b", state="completed")],
+            workunits=[unit("a", "0", 0, "checkout", client="c1"), unit("b", "0", 0, "done")],
+        )
+    )
+    (recovered,) = store.load_unfinished_jobs()
+    assert recovered["tasks"][0]["workunits"][0]["client"] == "c1"
+    listed = store.find_jobs(JobQuery(limit=0))[0]
+    assert all("workunits" not in task for doc in listed for task in doc["tasks"])
+
+
+def test_a_bad_workunit_row_writes_nothing(store: Store) -> None:
+    with pytest.raises(ValueError, match="taskid"):
+        store.save_batch(
+            Batch(jobs=[with_tasks("a")], workunits=[{"wuid": "a_0_0", "job_id": "a"}])
+        )
+    assert store.get_job("a") is None
