@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from typing import Any
+
+import tornado.ioloop
 
 from awe.errors import AweError, NotFound, NotImplementedOp
 from awe.http.base import APIHandler, UploadHandler
@@ -49,9 +52,12 @@ class JobsHandler(UploadHandler):
         if script is None:
             raise AweError("No job script or awf is submitted")
         token = self.request.headers.get("Datatoken") or None
-        job = parse_job_script(
-            script, job_id=str(uuid.uuid4()), now=now(), owner=user, datatoken=token
-        )
+        parse = functools.partial(
+            parse_job_script, script, job_id=str(uuid.uuid4()), now=now(), owner=user,
+            datatoken=token,
+        )  # fmt: skip
+        loop = tornado.ioloop.IOLoop.current()  # a 16 MiB script must not stall other requests
+        job = await loop.run_in_executor(self.services.executor, parse)
         self.reply(await self.ask(self.services.queue.submit, job))
 
     async def get(self) -> None:
