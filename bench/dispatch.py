@@ -195,11 +195,15 @@ def server(root: Path, name: str, synchronous: str) -> Iterator[ServerProcess]:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
-def run_threads(count: int, target: Callable[[int], None], stop: threading.Event) -> None:
-    """Run target(i) in `count` daemon threads; Ctrl-C sets `stop` and re-raises."""
+def start_threads(count: int, target: Callable[[int], None]) -> list[threading.Thread]:
     threads = [threading.Thread(target=target, args=(i,), daemon=True) for i in range(count)]
     for t in threads:
         t.start()
+    return threads
+
+
+def join_threads(threads: list[threading.Thread], stop: threading.Event) -> None:
+    """Wait for every thread, staying responsive to Ctrl-C (which sets `stop` and re-raises)."""
     try:
         for t in threads:
             while t.is_alive():
@@ -207,6 +211,11 @@ def run_threads(count: int, target: Callable[[int], None], stop: threading.Event
     except BaseException:
         stop.set()
         raise
+
+
+def run_threads(count: int, target: Callable[[int], None], stop: threading.Event) -> None:
+    """Run target(i) in `count` daemon threads until all are done."""
+    join_threads(start_threads(count, target), stop)
 
 
 def submit_jobs(url: str, sizes: list[int], threads: int, errors: Errors, tag: str) -> float:
@@ -325,18 +334,10 @@ def throughput(
             done[i] += 1
         end[i] = time.perf_counter()
 
-    threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(nclients)]
-    for t in threads:
-        t.start()
-    try:
-        ready.wait(timeout=60)
-        t0 = time.perf_counter()
-        for t in threads:
-            while t.is_alive():
-                t.join(0.2)
-    except BaseException:
-        stop.set()
-        raise
+    threads = start_threads(nclients, client)
+    ready.wait(timeout=60)
+    t0 = time.perf_counter()
+    join_threads(threads, stop)
     wall = max(end) - t0
     after = Api(url).queue_status() or {}
     cycles_done = sum(done)
