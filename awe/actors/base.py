@@ -48,6 +48,14 @@ def reject(reply: Reply | None, error: BaseException) -> None:
             pass
 
 
+def tell_quietly(method: Callable[..., Any], *args: Any) -> None:
+    """Tell an actor from a timer or pool callback; a stopped actor has nothing left to do."""
+    try:
+        method.defer(*args)  # type: ignore[attr-defined]
+    except ActorDeadError:
+        pass
+
+
 async def ask(method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Tell an actor method (a pykka proxy method) with a fresh reply target and await it."""
     reply = new_reply()

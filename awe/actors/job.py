@@ -17,9 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
-import pykka
-
-from awe.actors.base import PooledActor, Reply, reject, resolve
+from awe.actors.base import PooledActor, Reply, reject, resolve, tell_quietly
 from awe.errors import AweError
 from awe.model import lifecycle, split
 from awe.model.job import (
@@ -178,7 +176,7 @@ class JobActor(PooledActor):
             parts = split.workunit_count(task)
             token = self.job.info.get("datatoken")
             future = self.ctx.io_pool.submit(self.ctx.create_nodes, wanted, parts, token)
-            future.add_done_callback(lambda f, t=task_id: _tell(me.nodes_created, t, f))
+            future.add_done_callback(lambda f, t=task_id: tell_quietly(me.nodes_created, t, f))
 
     def nodes_created(self, task_id: str, future: concurrent.futures.Future) -> None:
         """Shock answered for a task's output nodes: enqueue it, or suspend the job (spec 4.6)."""
@@ -360,14 +358,6 @@ class JobActor(PooledActor):
 
     def on_stop(self) -> None:
         log.debug("job actor for %s stopped (%s)", self.job.id, self.job.state)
-
-
-def _tell(method: Any, *args: Any) -> None:
-    """Tell an actor from a pool thread's callback; a stopped actor has nothing left to do."""
-    try:
-        method.defer(*args)
-    except pykka.ActorDeadError:
-        pass
 
 
 def _delivered(reports: list[Report]) -> list[dict[str, Any]]:

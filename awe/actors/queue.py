@@ -98,20 +98,6 @@ class QueueActor(pykka.ThreadingActor):
             return
         proxy.operate.defer(op, arg, reply=reply)
 
-    def resume_all(self, reply: Reply | None = None) -> None:
-        suspended = [j for j, s in self._states.items() if s == JobState.SUSPEND]
-        for job_id in suspended:
-            self._jobs[job_id].operate.defer("resume", None)
-        resolve(reply, f"{len(suspended)} suspended jobs resumed")
-
-    def delete_where(self, state: str, ids: list[str], reply: Reply | None = None) -> None:
-        """Delete live jobs in `state` (suspend) — or the given zombie `ids` (not live)."""
-        if state == "zombie":
-            doomed = [j for j in ids if j not in self._jobs]
-        else:
-            doomed = [j for j, s in self._states.items() if s == state]
-        resolve(reply, doomed)
-
     def job_changed(
         self,
         job_id: str,
@@ -274,11 +260,3 @@ class QueueActor(pykka.ThreadingActor):
         ready = [{**e.view, "state": "queued"} for e in self._ready.entries()]
         leased = [{"wuid": w, "state": "checkout", "client": c} for w, c in self._leases.items()]
         resolve(reply, ready + leased)
-
-    def stop_jobs(self, reply: Reply | None = None) -> None:
-        for proxy in list(self._jobs.values()):
-            try:
-                proxy.actor_ref.stop(block=False)
-            except pykka.ActorDeadError:
-                pass
-        resolve(reply, len(self._jobs))

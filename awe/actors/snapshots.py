@@ -14,7 +14,7 @@ from typing import Any
 
 import pykka
 
-from awe.actors.base import Reply, reject, resolve
+from awe.actors.base import Reply, reject, resolve, tell_quietly
 from awe.errors import Unavailable
 from awe.store.base import Batch, Report, Store
 
@@ -101,7 +101,7 @@ class SnapshotActor(pykka.ThreadingActor):
         if self._retry_timer is not None:
             return
         proxy = self.actor_ref.proxy()
-        self._retry_timer = threading.Timer(self._retry_s, lambda: _tell_quietly(proxy.retry))
+        self._retry_timer = threading.Timer(self._retry_s, lambda: tell_quietly(proxy.retry))
         self._retry_timer.daemon = True
         self._retry_timer.start()
 
@@ -109,10 +109,3 @@ class SnapshotActor(pykka.ThreadingActor):
         if self._retry_timer is not None:
             self._retry_timer.cancel()
         self._flush()
-
-
-def _tell_quietly(method: Any) -> None:
-    try:
-        method.defer()
-    except pykka.ActorDeadError:
-        pass
