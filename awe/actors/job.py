@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlparse
 
 from awe.actors.base import PooledActor, Reply, reject, resolve, tell_quietly
 from awe.errors import AweError
-from awe.model import lifecycle, split
+from awe.model import lifecycle, operations, split
 from awe.model.job import (
     ACTIVE_JOB_STATES,
     FINISHED_JOB_STATES,
@@ -78,7 +78,7 @@ class JobActor(PooledActor):
                  len(self.job.tasks))  # fmt: skip
 
     def recover(self, reply: Reply | None = None) -> None:
-        effects, leases = lifecycle.recover(self.job, now(), self.ctx.settings)
+        effects, leases = operations.recover(self.job, now(), self.ctx.settings)
         self.ctx.queue.await_reattach.defer(leases)
         self._commit(effects, reply, answer=self.job.id)
 
@@ -209,22 +209,22 @@ class JobActor(PooledActor):
                 lifecycle.suspend(job, "manually suspended", at, effects)
                 answer = f"job suspended: {job.id}"
             elif op == "resume":
-                effects = lifecycle.resume(job, at, settings)
+                effects = operations.resume(job, at, settings)
                 answer = f"job resumed: {job.id}"
             elif op == "resubmit":
-                effects = lifecycle.resubmit(job, at, settings)
+                effects = operations.resubmit(job, at, settings)
                 answer = f"job resubmitted: {job.id}"
             elif op == "recompute":
-                effects = lifecycle.recompute(job, arg, at, settings)
+                effects = operations.recompute(job, arg, at, settings)
                 answer = f"job recompute started: {job.id}"
             elif op == "clientgroup":
-                effects = lifecycle.set_clientgroups(job, arg)
+                effects = operations.set_clientgroups(job, arg)
                 answer = f"job group updated: {job.id} to {arg}"
             elif op == "priority":
-                effects = lifecycle.set_priority(job, arg)
+                effects = operations.set_priority(job, arg)
                 answer = f"job priority updated: {job.id} to {job.priority}"
             elif op == "delete":
-                effects = lifecycle.delete(job, at)
+                effects = operations.delete(job, at)
                 answer = f"job deleted: {job.id}"
             else:
                 raise AweError("requested job operation not supported")

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from awe.errors import AweError
 from awe.model import lifecycle as lc
+from awe.model import operations as ops
 from awe.model.job import DONE_TASK_STATES, Job, JobState, TaskState, WorkState
 from awe.model.lifecycle import Effects, Settings
 from awe.model.times import ZERO_TIME
@@ -428,7 +429,7 @@ def test_suspend_withdraws_queued_work_and_discards_checked_out_work() -> None:
 def test_a_finished_or_suspended_job_cannot_be_suspended(end: str) -> None:
     job = completed(chain(1))
     if end == "deleted":
-        lc.delete(job, T3)
+        ops.delete(job, T3)
     elif end == "suspend":
         job, _ = admitted(chain(1))
         lc.suspend(job, "manually suspended", T3, Effects())
@@ -449,7 +450,7 @@ def test_a_done_report_racing_a_suspension_is_kept() -> None:
     assert effects.offer == []  # the job stays suspended: nothing new is offered
     assert job.state == JobState.SUSPEND
     assert states(job)["b"] == "pending"
-    resumed = lc.resume(job, T4, SETTINGS)
+    resumed = ops.resume(job, T4, SETTINGS)
     assert sorted(resumed.offer) == sorted([wid("b"), wid("c"), wid("e")])
 
 
@@ -487,7 +488,7 @@ def test_resume_keeps_finished_workunits_and_reoffers_the_rest_with_fresh_counts
     fail(job, wid("0", 2))
     lc.checkout(job, wid("0", 3), "c3", T2)
     lc.suspend(job, "manually suspended", T3, Effects())
-    effects = lc.resume(job, T4, SETTINGS)
+    effects = ops.resume(job, T4, SETTINGS)
     assert effects.offer == [wid("0", 2), wid("0", 3)]
     units = job.tasks[0].workunits
     assert [u.state for u in units] == [WorkState.DONE, WorkState.QUEUED, WorkState.QUEUED]
@@ -502,7 +503,7 @@ def test_resume_keeps_finished_workunits_and_reoffers_the_rest_with_fresh_counts
 def test_resume_of_a_job_without_progress_is_queued() -> None:
     job, _ = admitted(chain(2))
     lc.suspend(job, "manually suspended", T2, Effects())
-    effects = lc.resume(job, T3, SETTINGS)
+    effects = ops.resume(job, T3, SETTINGS)
     assert effects.offer == [wid("0")]
     assert job.state == JobState.QUEUED
     assert job.resumed == 1
@@ -513,7 +514,7 @@ def test_resume_after_the_failure_limit_gives_the_workunit_new_tries() -> None:
     job, _ = admitted(chain(2))
     for _ in range(3):
         fail(job, wid("0"))
-    lc.resume(job, T4, SETTINGS)
+    ops.resume(job, T4, SETTINGS)
     assert unit_of(job, wid("0")).failed == 0
     fail(job, wid("0"))
     fail(job, wid("0"))
@@ -525,7 +526,7 @@ def test_resume_after_the_failure_limit_gives_the_workunit_new_tries() -> None:
 def test_a_job_that_is_not_suspended_cannot_be_resumed() -> None:
     job, _ = admitted(chain(2))
     with pytest.raises(StateError) as caught:
-        unchanged_by(job, lambda: lc.resume(job, T2, SETTINGS))
+        unchanged_by(job, lambda: ops.resume(job, T2, SETTINGS))
     assert caught.value.message == "job is queued, cannot resume it"
 
 
@@ -535,7 +536,7 @@ def test_a_job_that_is_not_suspended_cannot_be_resumed() -> None:
 def test_recompute_resets_the_task_and_all_its_descendants_only() -> None:
     job = completed(diamond())
     kept = {t.id: copy.deepcopy(t.to_doc()) for t in job.tasks if t.user_taskid in "abe"}
-    effects = lc.recompute(job, "c", T4, SETTINGS)  # d's second parent: d must be reset too
+    effects = ops.recompute(job, "c", T4, SETTINGS)  # d's second parent: d must be reset too
     assert states(job) == {"a": "completed", "b": "completed", "c": "queued", "d": "pending",
                            "e": "completed"}  # fmt: skip
     assert {t.id: t.to_doc() for t in job.tasks if t.id in kept} == kept
@@ -553,7 +554,7 @@ def test_recompute_resets_the_task_and_all_its_descendants_only() -> None:
 
 def test_recompute_from_the_top_of_a_diamond_spares_the_unrelated_root() -> None:
     job = completed(diamond())
-    effects = lc.recompute(job, "a", T4, SETTINGS)
+    effects = ops.recompute(job, "a", T4, SETTINGS)
     assert states(job) == {"a": "queued", "b": "pending", "c": "pending", "d": "pending",
                            "e": "completed"}  # fmt: skip
     assert effects.offer == [wid("a")]
@@ -563,7 +564,7 @@ def test_recompute_from_the_top_of_a_diamond_spares_the_unrelated_root() -> None
 
 def test_recompute_of_every_task_is_a_fresh_start() -> None:
     job = completed(chain(3))
-    effects = lc.recompute(job, "0", T4, SETTINGS)
+    effects = ops.recompute(job, "0", T4, SETTINGS)
     assert effects.offer == [wid("0")]
     assert job.state == JobState.QUEUED
     assert job.remaintasks == 3
@@ -577,7 +578,7 @@ def test_recompute_of_a_suspended_job_requeues_its_suspended_work() -> None:
     job, _ = admitted(diamond())
     run(job, wid("a"))
     lc.suspend(job, "manually suspended", T3, Effects())
-    effects = lc.recompute(job, "b", T4, SETTINGS)
+    effects = ops.recompute(job, "b", T4, SETTINGS)
     assert sorted(effects.offer) == sorted([wid("b"), wid("c"), wid("e")])
     assert job.state == JobState.IN_PROGRESS
     assert states(job)["a"] == "completed"
@@ -586,7 +587,7 @@ def test_recompute_of_a_suspended_job_requeues_its_suspended_work() -> None:
 def test_recompute_refuses_an_unknown_task() -> None:
     job = completed(chain(2))
     with pytest.raises(AweError) as caught:
-        unchanged_by(job, lambda: lc.recompute(job, "9", T4, SETTINGS))
+        unchanged_by(job, lambda: ops.recompute(job, "9", T4, SETTINGS))
     assert caught.value.message == f"task 9 not found in job {JOB_ID}"
 
 
@@ -596,7 +597,7 @@ def test_recompute_refuses_an_unfinished_job(running: bool) -> None:
     if running:
         lc.checkout(job, wid("0"), "c1", T2)
     with pytest.raises(StateError) as caught:
-        unchanged_by(job, lambda: lc.recompute(job, "0", T4, SETTINGS))
+        unchanged_by(job, lambda: ops.recompute(job, "0", T4, SETTINGS))
     expected = "in-progress" if running else "queued"
     assert caught.value.message == (
         f"job is {expected}, cannot recompute it (only completed or suspended)"
@@ -609,7 +610,7 @@ def test_recompute_refuses_an_unfinished_job(running: bool) -> None:
 def test_delete_withdraws_queued_and_discards_leased_work() -> None:
     job, _ = admitted(diamond())
     lc.checkout(job, wid("a"), "c1", T2)
-    effects = lc.delete(job, T3)
+    effects = ops.delete(job, T3)
     assert job.state == JobState.DELETED
     assert job.notes == "deleted"
     assert effects.withdraw == [wid("e")]
@@ -618,9 +619,9 @@ def test_delete_withdraws_queued_and_discards_leased_work() -> None:
 
 def test_a_deleted_job_cannot_be_deleted_again() -> None:
     job, _ = admitted(chain(1))
-    lc.delete(job, T2)
+    ops.delete(job, T2)
     with pytest.raises(StateError) as caught:
-        lc.delete(job, T3)
+        ops.delete(job, T3)
     assert caught.value.message == "job is deleted, cannot delete it"
 
 
@@ -629,7 +630,7 @@ def test_a_deleted_job_cannot_be_deleted_again() -> None:
 def test_a_report_for_a_deleted_job_is_not_applied(tasks: int, status: str) -> None:
     job, _ = admitted(chain(tasks))
     lc.checkout(job, wid("0"), "c1", T2)
-    lc.delete(job, T3)
+    ops.delete(job, T3)
     applied, effects = unchanged_by(job, lambda: report(job, wid("0"), status, now=T4))
     assert (applied, effects) == (False, Effects())
 
@@ -637,7 +638,7 @@ def test_a_report_for_a_deleted_job_is_not_applied(tasks: int, status: str) -> N
 def test_a_deleted_jobs_lease_is_not_released_back_to_the_queue() -> None:
     job, _ = admitted(chain(2))
     lc.checkout(job, wid("0"), "c1", T2)
-    lc.delete(job, T3)
+    ops.delete(job, T3)
     effects = Effects()
     assert unchanged_by(job, lambda: lc.release(job, wid("0"), "c1", effects)) is False
     assert unchanged_by(job, lambda: lc.reattach(job, wid("0"), "c1", T4, effects)) is False
@@ -653,7 +654,7 @@ def test_recover_returns_leases_and_offers_queued_work() -> None:
     job, _ = admitted(diamond())
     lc.checkout(job, wid("a"), "c1", T2)
     job = restarted(job)
-    effects, leases = lc.recover(job, T3, SETTINGS)
+    effects, leases = ops.recover(job, T3, SETTINGS)
     assert leases == {wid("a"): "c1"}
     assert effects.offer == [wid("e")]
     assert unit_of(job, wid("a")).state == WorkState.CHECKOUT
@@ -663,7 +664,7 @@ def test_recover_continues_where_the_job_stopped() -> None:
     job, _ = admitted(chain(3))
     run(job, wid("0"))
     job = restarted(job)
-    effects, leases = lc.recover(job, T3, SETTINGS)
+    effects, leases = ops.recover(job, T3, SETTINGS)
     assert leases == {}
     assert effects.offer == [wid("1")]
     assert states(job) == {"0": "completed", "1": "queued", "2": "pending"}
@@ -671,7 +672,7 @@ def test_recover_continues_where_the_job_stopped() -> None:
 
 def test_recover_admits_a_job_stored_before_admission() -> None:
     job = restarted(parse(chain(2)))
-    effects, _ = lc.recover(job, T3, SETTINGS)
+    effects, _ = ops.recover(job, T3, SETTINGS)
     assert effects.offer == [wid("0")]
     assert job.state == JobState.QUEUED
 
@@ -679,7 +680,7 @@ def test_recover_admits_a_job_stored_before_admission() -> None:
 def test_recover_offers_nothing_for_a_suspended_job() -> None:
     job, _ = admitted(chain(2))
     lc.suspend(job, "manually suspended", T2, Effects())
-    effects, leases = lc.recover(restarted(job), T3, SETTINGS)
+    effects, leases = ops.recover(restarted(job), T3, SETTINGS)
     assert (effects.offer, leases) == ([], {})
 
 
@@ -687,7 +688,7 @@ def test_resubmit_releases_stale_leases_and_offers_the_work() -> None:
     job, _ = admitted(diamond())
     lc.checkout(job, wid("a"), "c1", T2)
     job = restarted(job)
-    effects = lc.resubmit(job, T3, SETTINGS)
+    effects = ops.resubmit(job, T3, SETTINGS)
     assert sorted(effects.offer) == sorted([wid("a"), wid("e")])
     unit = unit_of(job, wid("a"))
     assert (unit.state, unit.client, unit.failed) == (WorkState.QUEUED, "", 0)
@@ -696,7 +697,7 @@ def test_resubmit_releases_stale_leases_and_offers_the_work() -> None:
 def test_resubmit_of_a_suspended_job_resumes_it() -> None:
     job, _ = admitted(chain(2))
     lc.suspend(job, "manually suspended", T2, Effects())
-    effects = lc.resubmit(restarted(job), T3, SETTINGS)
+    effects = ops.resubmit(restarted(job), T3, SETTINGS)
     assert effects.offer == [wid("0")]
 
 
@@ -704,9 +705,9 @@ def test_resubmit_of_a_suspended_job_resumes_it() -> None:
 def test_resubmit_refuses_finished_jobs(end: str) -> None:
     job = completed(chain(1))
     if end == "deleted":
-        lc.delete(job, T3)
+        ops.delete(job, T3)
     with pytest.raises(StateError) as caught:
-        unchanged_by(job, lambda: lc.resubmit(job, T4, SETTINGS))
+        unchanged_by(job, lambda: ops.resubmit(job, T4, SETTINGS))
     assert caught.value.message == f"job is {end}, cannot resubmit it (use ?recompute=<taskid>)"
 
 
@@ -716,7 +717,7 @@ def test_resubmit_refuses_finished_jobs(end: str) -> None:
 def test_set_clientgroups_reindexes_queued_work_only() -> None:
     job, _ = admitted(diamond(clientgroups="old"))
     lc.checkout(job, wid("a"), "c1", T2)
-    effects = lc.set_clientgroups(job, "new1,new2")
+    effects = ops.set_clientgroups(job, "new1,new2")
     assert job.info["clientgroups"] == "new1,new2"
     assert effects.withdraw == effects.offer == [wid("e")]
     assert lc.effective_clientgroups(job, job.tasks[4]) == "new1,new2"
@@ -726,7 +727,7 @@ def test_set_clientgroups_overrides_task_level_groups_of_unfinished_tasks() -> N
     job, _ = admitted(script(task("0", clientgroups="gpu"), task("1", "0", clientgroups="gpu")))
     assert lc.effective_clientgroups(job, job.tasks[0]) == "gpu"
     run(job, wid("0"))
-    lc.set_clientgroups(job, "cpu")
+    ops.set_clientgroups(job, "cpu")
     assert job.tasks[0].clientgroups == "gpu"  # completed: history kept
     assert job.tasks[1].clientgroups == ""
     assert lc.effective_clientgroups(job, job.tasks[1]) == "cpu"
@@ -744,7 +745,7 @@ def test_a_task_level_clientgroup_applies_to_that_task_only() -> None:
 @pytest.mark.parametrize(("asked", "stored"), [(5, 5), (0, 1), (-2, 1)])
 def test_set_priority_clamps_and_reindexes(asked: int, stored: int) -> None:
     job, _ = admitted(chain(2))
-    effects = lc.set_priority(job, asked)
+    effects = ops.set_priority(job, asked)
     assert job.info["priority"] == stored
     assert effects.withdraw == effects.offer == [wid("0")]
 
@@ -752,8 +753,8 @@ def test_set_priority_clamps_and_reindexes(asked: int, stored: int) -> None:
 def test_nothing_is_reindexed_for_a_suspended_job() -> None:
     job, _ = admitted(chain(2))
     lc.suspend(job, "manually suspended", T2, Effects())
-    assert lc.set_priority(job, 9) == Effects()
-    assert lc.set_clientgroups(job, "x") == Effects()
+    assert ops.set_priority(job, 9) == Effects()
+    assert ops.set_clientgroups(job, "x") == Effects()
     assert job.info["priority"] == 9
 
 
@@ -944,7 +945,7 @@ def test_recompute_gives_a_task_new_shock_outputs() -> None:
     job, _ = admitted(sample_42(totalwork=1))
     run(job, wid("0"), delivered=[{"filename": "clean.fq", "node": "node-77", "size": 4096}])
     lc.suspend(job, "manually suspended", T3, Effects())
-    lc.recompute(job, "0", T4, SETTINGS)
+    ops.recompute(job, "0", T4, SETTINGS)
     out = job.tasks[0].outputs[0]
     assert (out["node"], out.get("url", ""), "size" in out) == ("-", "", False)
     consumer = job.task(tid("1"))
@@ -1065,16 +1066,16 @@ def test_random_operations_keep_the_job_consistent(
                     effects = Effects()
                     lc.suspend(job, "manually suspended", T3, effects)
                 elif op == "resume":
-                    effects = lc.resume(job, T3, SETTINGS)
+                    effects = ops.resume(job, T3, SETTINGS)
                 elif op == "recompute":
-                    effects = lc.recompute(job, data.draw(st.sampled_from(
+                    effects = ops.recompute(job, data.draw(st.sampled_from(
                         [t.user_taskid for t in job.tasks])), T3, SETTINGS)  # fmt: skip
                 elif op == "resubmit":
-                    effects = lc.resubmit(job, T3, SETTINGS)
+                    effects = ops.resubmit(job, T3, SETTINGS)
                 elif op == "priority":
-                    effects = lc.set_priority(job, data.draw(st.integers(0, 5)))
+                    effects = ops.set_priority(job, data.draw(st.integers(0, 5)))
                 else:
-                    effects = lc.delete(job, T3)
+                    effects = ops.delete(job, T3)
             except AweError:
                 assert job.to_doc() == before  # a refused operation changes nothing
                 continue

@@ -1,0 +1,167 @@
+"""Operations on a whole job: resume, recompute, delete, recover, resubmit, clientgroup, priority.
+
+Pure functions like those of `lifecycle` (which holds the workunit flow and `suspend`, since a
+failing workunit suspends its job): they change the job in place and return `Effects`.
+"""
+
+from __future__ import annotations
+
+from awe.errors import AweError
+from awe.model import dag
+from awe.model.ids import task_id
+from awe.model.job import (
+    ACTIVE_JOB_STATES,
+    DONE_TASK_STATES,
+    Job,
+    JobState,
+    Task,
+    TaskState,
+    WorkState,
+)
+from awe.model.lifecycle import Effects, Settings, enqueue_ready_tasks, recount, withdraw_task
+from awe.model.times import ZERO_TIME
+from awe.model.transitions import StateError, job_next, task_next, work_next
+
+
+def _unsuspend_tasks(job: Job) -> None:
+    """Suspended tasks go back to pending; their unfinished workunits get a fresh failure count."""
+    for task in job.tasks:
+        if task.state == TaskState.SUSPEND:
+            task.state = task_next(task.state, "resume")
+        for unit in task.workunits:
+            if unit.state == WorkState.SUSPEND:
+                unit.state = work_next(unit.state, "resume")
+                unit.client, unit.failed = "", 0
+
+
+def _has_progress(job: Job) -> bool:
+    return job.remaintasks < len(job.tasks) or any(
+        u.state == WorkState.DONE for t in job.tasks for u in t.workunits
+    )
+
+
+def resume(job: Job, now: str, settings: Settings) -> Effects:
+    """Continue where the job stopped: finished workunits stay finished."""
+    effects = Effects()
+    event = "resume_started" if _has_progress(job) else "resume_fresh"
+    job.state = job_next(job.state, event)
+    job.resumed += 1
+    _unsuspend_tasks(job)
+    _offer_queued_units(job, effects)
+    enqueue_ready_tasks(job, now, settings, effects)
+    return effects
+
+
+def _offer_queued_units(job: Job, effects: Effects) -> None:
+    for task in job.tasks:
+        if task.state in (TaskState.QUEUED, TaskState.IN_PROGRESS):
+            for unit in task.workunits:
+                if unit.state == WorkState.QUEUED:
+                    effects.offer.append(task.wuid(unit))
+
+
+def recompute(job: Job, user_taskid: str, now: str, settings: Settings) -> Effects:
+    """Reset a task and every task downstream of it, along every path (D19, fixes 12.6)."""
+    start = job.task(task_id(job.id, user_taskid))
+    if start is None:
+        raise AweError(f"task {user_taskid} not found in job {job.id}")
+    if job.state not in (JobState.COMPLETED, JobState.SUSPEND):
+        raise StateError(f"job is {job.state}, cannot recompute it (only completed or suspended)")
+    parents = {t.id: t.depends_on for t in job.tasks}
+    reset_ids = {start.id} | dag.descendants(parents, start.id)
+    effects = Effects()
+    for task in job.tasks:
+        if task.id in reset_ids:
+            withdraw_task(task, effects)
+            _reset_task(task)
+    _unsuspend_tasks(job)
+    recount(job)
+    event = "recompute_started" if len(reset_ids) < len(job.tasks) else "recompute_fresh"
+    job.state = job_next(job.state, event)
+    job.notes = f"recomputed from task {start.id}"
+    job.info["completedtime"] = ZERO_TIME
+    _offer_queued_units(job, effects)
+    enqueue_ready_tasks(job, now, settings, effects)
+    return effects
+
+
+def _reset_task(task: Task) -> None:
+    task.state = task_next(task.state, "reset")
+    task.workunits = []
+    task.remainwork = task.totalwork
+    task.workstatus = [""] * task.totalwork
+    task.computetime = 0
+    task.createddate = task.starteddate = task.completeddate = ZERO_TIME
+    for entry in task.inputs:
+        if entry.get("origin"):
+            entry["node"], entry["url"] = "-", ""
+            entry.pop("size", None)
+    for out in task.outputs:  # a Shock node holds one upload: a recomputed task needs new ones
+        if out.pop("node_created", False):
+            out["node"], out["url"] = "-", ""
+        out.pop("size", None)
+
+
+def delete(job: Job, now: str) -> Effects:
+    """State `deleted`; queued work withdrawn, leased work discarded. The document is kept."""
+    effects = Effects()
+    job.state = job_next(job.state, "delete")
+    job.notes = "deleted"
+    for task in job.tasks:
+        withdraw_task(task, effects)
+    return effects
+
+
+def recover(job: Job, now: str, settings: Settings) -> tuple[Effects, dict[str, str]]:
+    """After a restart: offer queued work again and return the leases waiting for re-attach (D3)."""
+    effects = Effects()
+    leases: dict[str, str] = {}
+    for task in job.tasks:
+        if task.state == TaskState.INIT:
+            task.state = task_next(task.state, "admit")
+        for unit in task.workunits:
+            if unit.state == WorkState.CHECKOUT:
+                leases[task.wuid(unit)] = unit.client
+    if job.state != JobState.SUSPEND:
+        _offer_queued_units(job, effects)
+        enqueue_ready_tasks(job, now, settings, effects)
+    return effects, leases
+
+
+def resubmit(job: Job, now: str, settings: Settings) -> Effects:
+    """Put a job that was in the store but not in the queue back to work (D2)."""
+    if job.state in (JobState.COMPLETED, JobState.DELETED):
+        raise StateError(f"job is {job.state}, cannot resubmit it (use ?recompute=<taskid>)")
+    for task in job.tasks:
+        for unit in task.workunits:
+            if unit.state == WorkState.CHECKOUT:  # those leases died with the old server
+                unit.state, unit.client = work_next(unit.state, "release"), ""
+    if job.state == JobState.SUSPEND:
+        return resume(job, now, settings)
+    effects, _ = recover(job, now, settings)
+    return effects
+
+
+def set_clientgroups(job: Job, names: str) -> Effects:
+    """Where unfinished work may run from now on; queued workunits are re-indexed."""
+    job.info["clientgroups"] = names
+    for task in job.tasks:
+        if task.state not in DONE_TASK_STATES:
+            task.clientgroups = ""
+    return _reindex(job)
+
+
+def set_priority(job: Job, priority: int) -> Effects:
+    job.info["priority"] = max(1, priority)
+    return _reindex(job)
+
+
+def _reindex(job: Job) -> Effects:
+    effects = Effects()
+    for task in job.tasks:
+        for unit in task.workunits:
+            if unit.state == WorkState.QUEUED and job.state in ACTIVE_JOB_STATES:
+                wuid = task.wuid(unit)
+                effects.withdraw.append(wuid)
+                effects.offer.append(wuid)
+    return effects
