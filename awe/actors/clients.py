@@ -115,8 +115,8 @@ class ClientRegistryActor(pykka.ThreadingActor):
         self._release_work(client)
 
     def _release_work(self, client: Client) -> None:
-        if client.current_work:
-            self._queue.release_client.defer(client.id, list(client.current_work))
+        """Its workunits go back to the queue, and a checkout it has waiting there ends."""
+        self._queue.release_client.defer(client.id, list(client.current_work))
         client.current_work = {}
         if client.status == ClientStatus.BUSY:
             client.status = ClientStatus.IDLE

@@ -214,7 +214,10 @@ class QueueActor(pykka.ThreadingActor):
             proxy = self._jobs.get(wuid.split("_", 1)[0])
             if proxy is not None:
                 proxy.release.defer(wuid, client_id)
-        self._waiters = [w for w in self._waiters if w.client.id != client_id]
+        # its waiting checkout ends now; the next one hears why from the registry
+        for waiter in [w for w in self._waiters if w.client.id == client_id]:
+            self._waiters.remove(waiter)
+            reject(waiter.reply, AweError(NO_WORK))
 
     def reattach(self, client_id: str, wuids: list[str], at: str) -> None:
         for wuid in wuids:

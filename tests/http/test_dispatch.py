@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+from awe.actors.base import ask
 from tests.http.harness import AweTestCase
 from tests.http.scripts import HELLO, chain, sample_42
 from tests.worker.shock_fixture import ShockFixture
@@ -356,6 +358,32 @@ class LongPollTest(AweTestCase):
         body, content_type = multipart({"upload": json.dumps(HELLO)})
         await AsyncHTTPClient().fetch(self.get_url("/job"), method="POST", body=body,
                                       headers={"Content-Type": content_type})  # fmt: skip
+
+    def test_suspending_a_waiting_client_answers_its_checkout_at_once(self) -> None:
+        import time
+
+        from tornado.httpclient import AsyncHTTPClient
+
+        client = self.register()
+
+        async def scenario() -> tuple[dict, float]:
+            started = time.monotonic()
+            pending = AsyncHTTPClient().fetch(
+                self.get_url(f"/work?client={client['id']}&wait=20"), raise_error=False
+            )
+            while not (await ask(self.server.queue.status))["waiting_checkouts"]:
+                await asyncio.sleep(0.01)  # the long poll has reached the queue
+            suspend = AsyncHTTPClient().fetch(
+                self.get_url(f"/client/{client['id']}?suspend"), method="PUT", body=b""
+            )
+            response = await pending
+            await suspend
+            return json.loads(response.body), time.monotonic() - started
+
+        body, elapsed = self.io_loop.run_sync(scenario, timeout=30)
+        self.assertEqual(body["error"], ["No eligible workunit found"])
+        self.assertLess(elapsed, 10)
+        self.assertEqual(self.checkout(client["id"])["error"], ["Client suspended"])
 
     def test_wait_runs_out_with_no_eligible_workunit(self) -> None:
         client = self.register()
