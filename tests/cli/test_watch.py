@@ -71,28 +71,29 @@ def test_watch_exits_0_when_the_job_completes_and_shows_each_task(
     assert bars["1"][-2:] == ["2/2", "completed"]
 
 
-def test_watch_exits_1_with_the_notes_when_the_job_is_suspended(
-    server: ServerProcess, http: Http, watchers: list[Watcher]
+@pytest.mark.parametrize(
+    ("method", "query", "code", "says"),
+    [
+        ("PUT", "?suspend", 1, "suspended: manually suspended"),  # with the job's notes
+        ("DELETE", "", 3, "was deleted"),
+    ],
+)
+def test_watch_exit_code_tells_how_the_job_ended(
+    server: ServerProcess,
+    http: Http,
+    watchers: list[Watcher],
+    method: str,
+    query: str,
+    code: int,
+    says: str,
 ) -> None:
     job_id = http.submit(job_script())["id"]
     watcher = start(watchers, server, "watch", job_id, "--interval", "0.05", "--timeout", "60")
     assert "job queued" in watcher.first_line
-    http.data("PUT", f"/job/{job_id}?suspend")
-    code, out, _ = watcher.finish()
-    assert code == 1
-    assert f"job {job_id} suspended: manually suspended" in out
-
-
-def test_watch_exits_3_when_the_job_is_deleted(
-    server: ServerProcess, http: Http, watchers: list[Watcher]
-) -> None:
-    job_id = http.submit(job_script())["id"]
-    watcher = start(watchers, server, "watch", job_id, "--interval", "0.05", "--timeout", "60")
-    assert "job queued" in watcher.first_line
-    http.data("DELETE", f"/job/{job_id}")
-    code, out, _ = watcher.finish()
-    assert code == 3
-    assert f"job {job_id} was deleted" in out
+    http.data(method, f"/job/{job_id}{query}")
+    exit_code, out, _ = watcher.finish()
+    assert exit_code == code
+    assert f"job {job_id} {says}" in out
 
 
 def test_watch_gives_up_with_exit_4_after_the_timeout(
