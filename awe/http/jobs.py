@@ -32,7 +32,6 @@ def is_field(name: str) -> bool:
     return True
 
 
-NOT_A_TIME_YET = "0001-01-01T00:00:01.000000Z"  # just after ZERO_TIME, before any real time
 JOB_OPS = ("suspend", "resume", "resubmit", "recover", "recompute", "clientgroup", "priority")
 
 
@@ -81,8 +80,6 @@ class JobsHandler(UploadHandler):
             query.filters = self._filters()
             query.date_start = self._date("date_start")
             query.date_end = self._date("date_end")
-            if query.date_end and not query.date_start:
-                query.date_start = NOT_A_TIME_YET  # an unset (zero) time is not "before" anything
         live = await self.ask(self.services.queue.registered)
         for flag in ("active", "suspend", "registered"):
             if self.flag(flag):

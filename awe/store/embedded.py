@@ -22,6 +22,7 @@ from awe.store.rules import (
     CheckedBatch,
     check_batch,
     check_query,
+    date_bounds,
     merge_workunits,
     page_bounds,
     unfinished_query,
@@ -76,14 +77,13 @@ def _where(query: JobQuery) -> tuple[str, list[Any]]:
         params.append(json.dumps(list(query.exclude_ids)))
     if query.date_start is not None or query.date_end is not None:
         either = []
+        start, end = date_bounds(query)
         for field in ("info.submittime", "info.completedtime"):
-            parts = [f"{_type(field)} = 'text'"]
-            if query.date_start is not None:
-                parts.append(f"{_value(field)} >= ?")
-                params.append(query.date_start)
-            if query.date_end is not None:
+            parts = [f"{_type(field)} = 'text'", f"{_value(field)} >= ?"]
+            params.append(start)
+            if end is not None:
                 parts.append(f"{_value(field)} < ?")
-                params.append(query.date_end)
+                params.append(end)
             either.append("(" + " AND ".join(parts) + ")")
         clauses.append(" OR ".join(either))
     if query.readable_by is not None:

@@ -20,6 +20,7 @@ from awe.store.rules import (
     DEFAULT_MAX_JID,
     check_batch,
     check_query,
+    date_bounds,
     merge_workunits,
     page_bounds,
     unfinished_query,
@@ -60,11 +61,10 @@ def _scalar_in(field: str, values: list[str]) -> dict[str, Any]:
 
 
 def _date_range(query: JobQuery) -> dict[str, Any]:
-    bounds: dict[str, Any] = {"$type": "string"}
-    if query.date_start is not None:
-        bounds["$gte"] = query.date_start
-    if query.date_end is not None:
-        bounds["$lt"] = query.date_end
+    start, end = date_bounds(query)
+    bounds: dict[str, Any] = {"$type": "string", "$gte": start}
+    if end is not None:
+        bounds["$lt"] = end
     return {"$or": [{field: bounds} for field in ("info.submittime", "info.completedtime")]}
 
 

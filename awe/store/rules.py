@@ -33,6 +33,17 @@ def check_query(query: JobQuery) -> JobQuery:
     return query
 
 
+# Just after the zero time AWE writes for an unset time: a date range never reaches back to it,
+# so a job that has not completed is not "completed before" any date.
+FIRST_REAL_TIME = "0001-01-01T00:00:01.000000Z"
+
+
+def date_bounds(query: JobQuery) -> tuple[str, str | None]:
+    """The [start, end) of a date query, its start never at or before an unset (zero) time."""
+    start = max(query.date_start or FIRST_REAL_TIME, FIRST_REAL_TIME)
+    return start, query.date_end
+
+
 def page_bounds(query: JobQuery) -> tuple[int, int | None]:
     """(offset, limit) with a negative offset read as 0 and a limit <= 0 as 'no limit'."""
     offset = max(0, int(query.offset))

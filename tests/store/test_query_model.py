@@ -89,7 +89,7 @@ def _readable(doc: dict[str, Any], user: str) -> bool:
 def _in_range(doc: dict[str, Any], q: JobQuery) -> bool:
     for path in ("info.submittime", "info.completedtime"):
         value = _get(doc, path)
-        if not isinstance(value, str):
+        if not isinstance(value, str) or value == ZERO:  # an unset time is in no range
             continue
         if (q.date_start is None or value >= q.date_start) and (
             q.date_end is None or value < q.date_end
