@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 import uuid
 from typing import Any
 
@@ -178,18 +179,13 @@ class JobHandler(APIHandler):
 
     async def _perf(self, doc: dict[str, Any]) -> dict[str, Any]:
         """JobPerf (spec 9.1) from the job's own dates and the workers' perf reports."""
-        import json
-
+        stored = await self.read_store(self.services.store.job_reports, doc["id"], "perf")
         work_stats: dict[str, Any] = {}
-        for task in doc.get("tasks", []):
-            for unit in task.get("workunits", []):
-                wuid = f"{task['taskid']}_{unit['rank']}"
-                raw = await self.read_store(self.services.store.get_report, wuid, "perf")
-                if raw:
-                    try:
-                        work_stats[wuid] = json.loads(raw)
-                    except ValueError:
-                        work_stats[wuid] = {"raw": raw.decode(errors="replace")}
+        for wuid, raw in sorted(stored.items()):
+            try:
+                work_stats[wuid] = json.loads(raw)
+            except ValueError:
+                work_stats[wuid] = {"raw": raw.decode(errors="replace")}
         task_stats = {
             t["taskid"]: {"queued": t["createddate"], "start": t["starteddate"],
                           "end": t["completeddate"], "computetime": t["computetime"]}

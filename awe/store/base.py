@@ -118,6 +118,10 @@ class Store(Protocol):
 
     def get_report(self, wuid: str, name: str) -> bytes | None: ...
 
+    def job_reports(self, job_id: str, name: str) -> dict[str, bytes]:
+        """Every stored report called `name` of a job's workunits, by wuid (one read)."""
+        ...
+
     def get_perf(self, job_id: str) -> dict[str, Any] | None: ...
 
     def describe(self) -> str:

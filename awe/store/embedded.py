@@ -277,6 +277,14 @@ class EmbeddedStore:
             ).fetchone()
         return bytes(row[0]) if row else None
 
+    def job_reports(self, job_id: str, name: str) -> dict[str, bytes]:
+        """Every stored report called `name` of a job's workunits, by wuid."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT wuid, content FROM reports WHERE job_id = ? AND name = ?", (job_id, name)
+            ).fetchall()
+        return {wuid: bytes(content) for wuid, content in rows}
+
     def get_perf(self, job_id: str) -> dict[str, Any] | None:
         """The JobPerf document of a job, or None."""
         with self._read() as conn:

@@ -262,6 +262,12 @@ class MongoStore:
             doc = self._reports.find_one({"wuid": wuid, "name": name})
         return bytes(doc["content"]) if doc else None
 
+    def job_reports(self, job_id: str, name: str) -> dict[str, bytes]:
+        """Every stored report called `name` of a job's workunits, by wuid."""
+        with self._errors("read reports"):
+            docs = self._reports.find({"job_id": job_id, "name": name}, {"_id": False})
+            return {doc["wuid"]: bytes(doc["content"]) for doc in docs}
+
     def get_perf(self, job_id: str) -> dict[str, Any] | None:
         """The JobPerf document of a job, or None."""
         with self._errors("read a perf record"):

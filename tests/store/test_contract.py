@@ -415,3 +415,21 @@ def test_a_bad_workunit_row_writes_nothing(store: Store) -> None:
             Batch(jobs=[with_tasks("a")], workunits=[{"wuid": "a_0_0", "job_id": "a"}])
         )
     assert store.get_job("a") is None
+
+
+def test_job_reports_returns_one_kind_of_report_of_one_job(store: Store) -> None:
+    store.save_batch(
+        Batch(
+            reports=[
+                Report("a", "a_0_1", "perf", b'{"runtime": 1}'),
+                Report("a", "a_0_2", "perf", b'{"runtime": 2}'),
+                Report("a", "a_0_1", "stdout", b"out"),
+                Report("b", "b_0_0", "perf", b"{}"),
+            ]
+        )
+    )
+    assert store.job_reports("a", "perf") == {
+        "a_0_1": b'{"runtime": 1}',
+        "a_0_2": b'{"runtime": 2}',
+    }
+    assert store.job_reports("c", "perf") == {}
