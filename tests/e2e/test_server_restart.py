@@ -106,3 +106,25 @@ def test_unreachable_mongodb_at_startup_names_the_host_and_stops(tmp_path) -> No
     else:
         server.stop()
         raise AssertionError("the server started without its MongoDB")
+
+
+def test_sigterm_answers_waiting_checkouts_before_the_server_stops(tmp_path) -> None:
+    server = ServerProcess(tmp_path / "srv").start()
+    try:
+        profile = json.dumps({"name": "w", "group": "default", "apps": ["*"]})
+        client = call("POST", f"{server.url}/client", fields={"profile": ("p.json", profile)})[
+            "data"
+        ]
+        with ThreadPoolExecutor(1) as pool:
+            waiting = pool.submit(call, "GET", f"{server.url}/work?client={client['id']}&wait=60")
+            status = {}
+            for _ in range(200):  # until the long poll has reached the queue
+                status = call("GET", f"{server.url}/queue?json")["data"]
+                if status["waiting_checkouts"]:
+                    break
+            assert status["waiting_checkouts"] == 1
+            assert server.stop() == 0
+            answer = waiting.result(timeout=10)  # not the 60 s wait, not a dropped connection
+        assert answer["error"] == ["Server queue is suspended"]  # AWE workers: idle, retry
+    finally:
+        server.stop()

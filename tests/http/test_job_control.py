@@ -234,3 +234,18 @@ class RefusalsTest(JobControlCase):
         client = self.register()
         self.assertEqual(self.run_all(client["id"]), [f"{jid}_1_0"])
         self.assertEqual(self.job(jid)["state"], "completed")
+
+
+class RecomputeRestartTest(JobControlCase):
+    def test_recomputed_workunits_stay_reset_after_a_restart(self) -> None:
+        jid = self.submit(DIAMOND)["id"]
+        self.run_all(self.register()["id"])
+        self.call("PUT", f"/job/{jid}?recompute=c", expect=200)
+        self.flush()
+        self.restart()  # the old done workunits of c, d, e must not come back from the store
+        job = self.job(jid)
+        self.assertEqual(unit_states(job, "c"), {0: "queued"})
+        self.assertEqual(states(job)["d"], "pending")
+        redone = self.run_all(self.register()["id"])
+        self.assertEqual(sorted(w.split("_")[1] for w in redone), ["c", "d", "e"])
+        self.assertEqual(self.job(jid)["state"], "completed")

@@ -181,3 +181,21 @@ def test_a_file_that_is_not_a_database_raises_store_unavailable(tmp_path: Path) 
     path.write_bytes(b"this is not a database file at all" * 100)
     with pytest.raises(StoreUnavailable, match="junk.sqlite3"):
         EmbeddedStore(path)
+
+
+def test_a_transaction_left_open_is_rolled_back_not_served_stale(tmp_path) -> None:
+    from awe.store import Batch
+
+    store = EmbeddedStore(tmp_path / "s.sqlite3")
+    other = EmbeddedStore(tmp_path / "s.sqlite3")
+    try:
+        store.save_batch(Batch(jobs=[{"id": "a", "state": "queued"}]))
+        store._conn().execute("BEGIN")  # noqa: SLF001 - a COMMIT that never happened
+        store._conn().execute("SELECT count(*) FROM jobs").fetchone()  # noqa: SLF001
+        other.save_batch(Batch(jobs=[{"id": "a", "state": "completed"}]))
+        assert store.get_job("a")["state"] == "completed"  # not the pinned old snapshot
+        store.save_batch(Batch(jobs=[{"id": "b", "state": "queued"}]))  # BEGIN IMMEDIATE works
+        assert other.get_job("b") == {"id": "b", "state": "queued"}
+    finally:
+        store.close()
+        other.close()
