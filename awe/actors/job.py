@@ -36,6 +36,10 @@ from awe.store.base import Report
 log = logging.getLogger(__name__)
 
 
+# On a job that is not in the queue these change its document only: it is not run again
+DOCUMENT_ONLY_OPS = frozenset({"suspend", "clientgroup", "priority"})
+
+
 @dataclass
 class JobContext:
     """The refs a JobActor talks to (pykka proxies) and the settings it applies."""
@@ -230,12 +234,12 @@ class JobActor(PooledActor):
                 raise AweError("requested job operation not supported")
         except AweError as err:
             reject(reply, err)
-            self._leave_if_finished()
+            self._leave_queue_unless_live()
             return
         log.info("job %s: %s -> %s", job.id, op, job.state)
         self._commit(effects, reply, answer=answer)
-        if self.revived and op in ("suspend", "clientgroup", "priority"):
-            self._leave_if_finished()  # only its document changed; it stays out of the queue
+        if self.revived and op in DOCUMENT_ONLY_OPS:
+            self._leave_queue_unless_live()
         self.revived = False
 
     # ---- effects --------------------------------------------------------------------------
@@ -350,8 +354,8 @@ class JobActor(PooledActor):
             for part in parts:
                 part.unlink(missing_ok=True)
 
-    def _leave_if_finished(self) -> None:
-        """A job revived for an operation that was refused goes back to being store-only."""
+    def _leave_queue_unless_live(self) -> None:
+        """A finished job, or one revived from the store for one operation, is store-only again."""
         if self.revived or self.job.state in FINISHED_JOB_STATES:
             self.ctx.queue.job_changed.defer(self.job.id, str(self.job.state), [], [], True)
             self.stop()
