@@ -108,6 +108,18 @@ class APIHandler(tornado.web.RequestHandler):
         except ValueError:
             raise AweError(f"{name} must be an integer, got {value!r}") from None
 
+    def number_arg(self, name: str, default: float) -> float:
+        value = self.arg(name)
+        if value is None or value == "":
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            number = float("nan")
+        if number != number or number in (float("inf"), float("-inf")):
+            raise AweError(f"{name} must be a number, got {value!r}")
+        return number
+
     async def ask(self, method: Any, *args: Any, **kwargs: Any) -> Any:
         return await ask(method, *args, **kwargs)
 

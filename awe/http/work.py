@@ -30,7 +30,7 @@ class WorkListHandler(UploadHandler):
             self.reply(await self.ask(self.services.queue.workunits))
             return
         available = self.int_arg("available", -1)
-        wait_s = float(self.int_arg("wait", 0))
+        wait_s = self.number_arg("wait", 0.0)
         wait_s = max(0.0, min(wait_s, self.config.queue.max_checkout_wait_s))
         self.reply(await self._checkout(client_id, available if available >= 0 else None, wait_s))
 

@@ -387,7 +387,9 @@ class LongPollTest(AweTestCase):
 
     def test_wait_runs_out_with_no_eligible_workunit(self) -> None:
         client = self.register()
-        answer = self.checkout(client["id"], "&wait=1")
+        self.assertEqual(self.checkout(client["id"], "&wait=soon")["error"],
+                         ["wait must be a number, got 'soon'"])  # fmt: skip
+        answer = self.checkout(client["id"], "&wait=0.5")
         self.assertEqual(answer["error"], ["No eligible workunit found"])
         self.submit(HELLO)  # a lease was not made for the timed-out waiter
         self.assertEqual(self.checkout(client["id"])["data"]["cmd"]["name"], "uname")
