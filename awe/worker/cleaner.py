@@ -19,6 +19,7 @@ class Cleaner:
         self._due: list[tuple[float, str]] = []
         self._cond = threading.Condition()
         self._stopped = False
+        self._removing = ""  # the path being removed right now, outside the lock
         self._thread = threading.Thread(target=self._loop, name="cleaner", daemon=True)
 
     def start(self) -> None:
@@ -36,9 +37,13 @@ class Cleaner:
             heapq.heappush(self._due, (time.monotonic() + delay_s, str(path)))
             self._cond.notify_all()
 
-    def pending(self) -> list[str]:
+    def cancel(self, path: Path) -> None:
+        """Keep `path`: a workunit checked out again is working in it."""
         with self._cond:
-            return [p for _, p in self._due]
+            while self._removing == str(path):  # let a removal under way finish first
+                self._cond.wait()
+            self._due = [(due, p) for due, p in self._due if p != str(path)]
+            heapq.heapify(self._due)
 
     def _loop(self) -> None:
         while True:
@@ -49,7 +54,13 @@ class Cleaner:
                 if self._stopped:
                     return
                 _, path = heapq.heappop(self._due)
-            remove_workdir(Path(path))
+                self._removing = path
+            try:
+                remove_workdir(Path(path))
+            finally:
+                with self._cond:
+                    self._removing = ""
+                    self._cond.notify_all()
 
 
 def remove_workdir(path: Path) -> None:

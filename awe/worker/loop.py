@@ -88,8 +88,8 @@ class Worker:
         for thread in threads + slots:
             thread.start()
         self.cleaner.start()
-        while not self.stopping.wait(0.5):
-            pass
+        while not self.stopping.is_set():  # not Event.wait: a signal handler sets the event
+            time.sleep(0.5)
         self._shutdown(slots)
         self._heartbeat_done.set()
         threads[0].join(self.config.http_timeout_s)
@@ -127,7 +127,8 @@ class Worker:
                 workunit.discard("worker shutting down")
         self._report_deadline = time.monotonic() + max(grace, 5.0)
         self._join_slots(slots)
-        self.unreported += [w for w in self.held_ids() if w not in self.unreported]
+        with self._held_changed:  # slot threads append under this lock too
+            self.unreported += [w for w in self._held if w not in self.unreported]
         log.info(
             "stopped: finished %s; handed back %s%s",
             ", ".join(self.finished) or "none",
@@ -247,6 +248,10 @@ class Worker:
             except Unreachable as err:
                 log.warning("heartbeat failed: %s", err)
                 continue
+            except Exception:  # a silent heartbeat gets this client declared lost
+                log.exception("heartbeat: unexpected error; next beat in %.0fs",
+                              self.config.heartbeat_interval_s)  # fmt: skip
+                continue
             self._obey(instructions)
 
     def _obey(self, instructions: dict[str, str]) -> None:
@@ -331,6 +336,7 @@ class Worker:
         wuid = workunit.wuid
         with self._held_changed:
             self._held[wuid] = workunit
+        self.cleaner.cancel(workunit.workdir)  # the same wuid may come back before its cleanup
         log.info("checkout %s (%s)", wuid, (doc.get("cmd") or {}).get("name"))
         if self.stopping.is_set():
             workunit.discard("worker shutting down")
@@ -365,13 +371,15 @@ class Worker:
                 log.info("reported %s %s", wuid, outcome.status)
                 return True
             except ApiError as err:
-                if err.message == CLIENT_NOT_FOUND and self.reregister(generation):
-                    continue
-                if err.status == 413 and logs:
+                if err.message == CLIENT_NOT_FOUND:
+                    if self.reregister(generation):
+                        continue  # known again: send it now
+                    # not re-registered yet: the report is not delivered, so keep trying
+                elif err.status == 413 and logs:
                     log.warning("report of %s too large; sending it without logs", wuid)
                     logs = False
                     continue
-                if not err.retryable:
+                elif not err.retryable:
                     log.error("report %s %s refused: %s", wuid, outcome.status, err)
                     return True  # the server answered; retrying cannot change its mind
                 log.warning("report of %s failed: %s; retrying in %.1fs", wuid, err, delay)

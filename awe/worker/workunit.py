@@ -67,15 +67,16 @@ class Workunit:
 
     def __init__(self, doc: dict[str, Any], services: Services, checkout_time: float) -> None:
         self.doc = doc
-        self.wuid: str = doc["wuid"]
-        self.rank = int(doc.get("rank") or 0)
-        self.totalwork = int(doc.get("totalwork") or 1)
+        self.wuid: str = str(doc.get("wuid") or "")
         self.services = services
         self.config = services.config
-        try:
+        try:  # a malformed workunit is still reported (fail), never dropped
+            self.rank = int(doc.get("rank") or 0)
+            self.totalwork = int(doc.get("totalwork") or 1)
             self.workdir = workdir_for(self.config.work_path, self.wuid)
             self.invalid = ""
-        except ValueError as err:
+        except (TypeError, ValueError) as err:
+            self.rank, self.totalwork = 0, 1
             self.workdir, self.invalid = self.config.work_path / "_invalid", str(err)
         self.perf: dict[str, Any] = {
             "checkout": int(checkout_time),

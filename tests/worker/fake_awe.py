@@ -46,6 +46,7 @@ class FakeAwe:
     report_failures: int = 0  # answer this many reports with 503 first
     report_refusal: str = ""  # answer every report with this 400 error
     report_attempts: int = 0
+    registration_failures: int = 0  # answer this many registrations with 503 first
     datatokens: dict[str, str] = field(default_factory=dict)
     privateenvs: dict[str, dict[str, str]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -104,6 +105,10 @@ class ClientsHandler(Handler):
     def post(self) -> None:
         profile = json.loads(self.request.files["profile"][0]["body"])
         with self.awe.lock:
+            if self.awe.registration_failures > 0:
+                self.awe.registration_failures -= 1
+                self.answer(error="store unavailable", status=503)
+                return
             self.awe.registrations.append(profile)
             record = {**profile, "id": profile.get("id") or str(uuid.uuid4())}
             record["current_work"] = dict(profile.get("current_work") or {})

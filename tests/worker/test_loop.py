@@ -267,3 +267,26 @@ def test_without_long_poll_an_idle_worker_sleeps_idle_s(
     wait_for(lambda: fake_awe.polls >= 1)
     wait_for(lambda: fake_awe.heartbeats >= 3, what="time passing: three heartbeats")
     assert fake_awe.polls == 1  # asleep for idle_s, not polling
+
+
+def test_a_report_is_kept_when_re_registration_fails_at_first(
+    make_config: Callable[..., WorkerConfig], fake_awe: FakeAwe, tmp_path: Path
+) -> None:
+    # the server lost the client; the first re-registration attempt fails: the report must
+    # still go out once registration works, not be counted as answered
+    worker = idle_worker(make_config, fake_awe.url)
+    fake_awe.registration_failures = 1
+    assert worker.send_report("j_0_0", Outcome("done", 1, tmp_path, perf={}))
+    assert len(fake_awe.registrations) == 1
+    assert [r.status for r in fake_awe.reports_for("j_0_0")] == ["done"]
+
+
+def test_a_malformed_workunit_is_reported_failed_not_dropped(
+    start_worker: Callable[..., Running], fake_awe: FakeAwe
+) -> None:
+    start_worker()
+    doc = {**workunit_doc("true"), "rank": "first"}
+    fake_awe.add_work(doc)
+    wait_for(lambda: fake_awe.reports_for(doc["wuid"]), timeout=10, what="the report")
+    (report,) = fake_awe.reports_for(doc["wuid"])
+    assert report.status == "fail"
