@@ -29,6 +29,11 @@ class ApiError(Exception):
 
 def decode_envelope(status: int, body: bytes) -> Any:
     """Return `data` of an envelope, or raise ApiError / Unreachable."""
+    return read_envelope(status, body).get("data")
+
+
+def read_envelope(status: int, body: bytes) -> dict[str, Any]:
+    """The whole envelope of a successful answer (lists add limit/offset/total_count)."""
     try:
         envelope = json.loads(body)
     except ValueError:
@@ -43,4 +48,4 @@ def decode_envelope(status: int, body: bytes) -> Any:
         raise ApiError(message, status)
     if status >= 400:
         raise ApiError(f"HTTP {status} without an error message", status)
-    return envelope.get("data")
+    return envelope

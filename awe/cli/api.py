@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import urllib3
 
+from awe import envelope
+
 DEFAULT_SERVER = "http://127.0.0.1:8001"
 
 
-class ApiError(Exception):
-    """The server answered with an error envelope (or something that is not one): exit 1."""
+class ApiError(envelope.ApiError):
+    """The server answered with an error (or with something that is no envelope): exit 1."""
 
     def __init__(self, status: int, message: str, request: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+        super().__init__(message, status)
         self.request = request
 
 
-class Unreachable(Exception):
+class Unreachable(envelope.Unreachable):
     """No answer from the server at all (refused, reset, timed out): exit 2."""
 
     def __init__(self, url: str, reason: str = "") -> None:
@@ -33,14 +32,11 @@ class Unreachable(Exception):
 
 @dataclass
 class Answer:
-    """A successful envelope: `data` plus the paging fields lists carry."""
+    """A successful envelope: `data`, plus the paging fields that lists carry."""
 
     data: Any
-    status: int = 200
-    limit: int | None = None
     offset: int | None = None
     total_count: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def query_string(params: dict[str, Any] | list[tuple[str, Any]] | None) -> str:
@@ -103,25 +99,13 @@ class Api:
     def _unwrap(self, method: str, target: str, response: urllib3.BaseHTTPResponse) -> Answer:
         request = f"{method} {target}"
         try:
-            envelope = json.loads(response.data)
-        except ValueError:
+            answer = envelope.read_envelope(response.status, response.data)
+        except envelope.ApiError as err:
+            raise ApiError(response.status, err.message, request) from None
+        except envelope.Unreachable:  # a non-JSON 5xx, e.g. a proxy's page: show its text
             text = response.data.decode(errors="replace").strip()[:300]
             raise ApiError(response.status, text or "empty answer", request) from None
-        if not isinstance(envelope, dict) or "data" not in envelope:
-            raise ApiError(response.status, "answer is not an AWE envelope", request)
-        errors = envelope.get("error")
-        if errors or response.status >= 400:
-            message = errors[0] if isinstance(errors, list) and errors else str(errors or "")
-            raise ApiError(response.status, message or f"HTTP {response.status}", request)
-        known = {"status", "data", "error", "limit", "offset", "total_count"}
-        return Answer(
-            data=envelope["data"],
-            status=response.status,
-            limit=envelope.get("limit"),
-            offset=envelope.get("offset"),
-            total_count=envelope.get("total_count"),
-            extra={k: v for k, v in envelope.items() if k not in known},
-        )
+        return Answer(answer.get("data"), answer.get("offset"), answer.get("total_count"))
 
     def get(self, path: str, params: Any = None) -> Answer:
         """GET, for the read commands."""

@@ -37,6 +37,8 @@ class AweGroup(click.Group):
             ctx.exit(EXIT_API_ERROR)
         except Unreachable as error:
             err.print(Text(str(error), style="bold red"), soft_wrap=True)
+            if error.reason:  # refused, timed out, TLS...: a running but slow server says so
+                err.print(Text(error.reason, style="dim"), soft_wrap=True)
             ctx.exit(EXIT_UNREACHABLE)
 
 

@@ -39,6 +39,7 @@ def test_no_server_exits_2_and_says_where_it_looked() -> None:
     result = run("--server", url, "jobs")
     assert result.returncode == 2
     assert f"cannot reach the awe server at {url}: is awe-server running?" in result.stderr
+    assert "Connection refused" in result.stderr  # the reason, so a slow server is told apart
     assert "Traceback" not in result.stderr
 
 
