@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+# Error strings AWE workers react to, to the letter (spec 5.3, 6.2, 14): the server sends them,
+# awe's worker reads them.
+CLIENT_NOT_FOUND = "Client not found"
+CLIENT_SUSPENDED = "Client suspended"
+CLIENT_DELETED = "Client deleted"
+NO_WORK = "No eligible workunit found"
+QUEUE_SUSPENDED = "Server queue is suspended"
+QUEUE_EMPTY = "Server queue is empty"  # reserved by AWE; never sent
+
 
 class AweError(Exception):
     """An error with AWE's message, answered as `{"status": s, "error": [message]}`."""

@@ -13,7 +13,14 @@ import pykka
 
 from awe.actors.base import Reply, reject, resolve
 from awe.config import AuthConfig
-from awe.errors import AweError, NotImplementedOp, Unauthorized
+from awe.errors import (
+    CLIENT_DELETED,
+    CLIENT_NOT_FOUND,
+    CLIENT_SUSPENDED,
+    AweError,
+    NotImplementedOp,
+    Unauthorized,
+)
 from awe.model.client import Client, ClientStatus, client_from_profile, record_report
 from awe.model.ids import split_work_id
 from awe.model.times import now, parse_time
@@ -21,7 +28,6 @@ from awe.store.base import Report
 
 log = logging.getLogger(__name__)
 
-CLIENT_NOT_FOUND = "Client not found"
 TOKEN_MISMATCH = "Clientgroup name in token does not match that in the client configuration."
 
 
@@ -205,10 +211,10 @@ class ClientRegistryActor(pykka.ThreadingActor):
             return
         client.last_heartbeat = now()  # a waiting checkout is a sign of life too
         if client.status == ClientStatus.SUSPEND:
-            reject(reply, AweError("Client suspended"))
+            reject(reply, AweError(CLIENT_SUSPENDED))
         elif client.status == ClientStatus.DELETED:
             self._drop(client)
-            reject(reply, AweError("Client deleted"))
+            reject(reply, AweError(CLIENT_DELETED))
         else:
             self._queue.checkout.defer(client.view(), available, wait_s, wait_token, reply=reply)
 

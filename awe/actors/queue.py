@@ -15,15 +15,12 @@ import pykka
 
 from awe.actors.base import Reply, reject, resolve
 from awe.actors.job import JobActor, JobContext
-from awe.errors import AweError, NotFound
+from awe.errors import NO_WORK, QUEUE_SUSPENDED, AweError, NotFound
 from awe.model.job import ACTIVE_JOB_STATES, Job, JobState
 from awe.model.matching import ClientView, ReadyEntry, ReadyIndex
 from awe.model.times import now, parse_time
 
 log = logging.getLogger(__name__)
-
-NO_WORK = "No eligible workunit found"
-QUEUE_SUSPENDED = "Server queue is suspended"
 
 
 @dataclass

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from awe.actors.base import new_reply
-from awe.errors import AweError
+from awe.errors import NO_WORK, AweError
 from awe.http.base import UploadHandler
 from awe.model.ids import split_work_id
 from awe.model.job import Job
@@ -49,7 +49,7 @@ class WorkListHandler(UploadHandler):
             await self.ask(registry.cancel_wait, token)
             if reply.done():
                 return await waiting
-            raise AweError("No eligible workunit found") from None
+            raise AweError(NO_WORK) from None
 
 
 class WorkHandler(UploadHandler):

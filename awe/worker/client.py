@@ -14,13 +14,14 @@ from urllib.parse import quote
 
 import urllib3
 
+from awe import errors
 from awe.envelope import ApiError, Unreachable, decode_envelope
 
 # Error strings the server sends that the worker reacts to (spec 5.3, 6.2, 14).
-NO_WORK = ("No eligible workunit found", "Server queue is empty", "Server queue is suspended")
-CLIENT_NOT_FOUND = "Client not found"
-CLIENT_SUSPENDED = "Client suspended"
-CLIENT_DELETED = "Client deleted"
+NO_WORK = (errors.NO_WORK, errors.QUEUE_EMPTY, errors.QUEUE_SUSPENDED)  # idle, try again
+CLIENT_NOT_FOUND = errors.CLIENT_NOT_FOUND
+CLIENT_SUSPENDED = errors.CLIENT_SUSPENDED
+CLIENT_DELETED = errors.CLIENT_DELETED
 
 # A file part of a multipart body: (filename, content, content type).
 FilePart = tuple[str, bytes, str]
