@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 import click
 from rich.panel import Panel
 from rich.text import Text
 
-from awe.cli.api import Api
+from awe.cli.api import Api, resource_path
 from awe.cli.render import (
     clients_table,
     fields_grid,
+    json_option,
     out,
     print_json,
+    say,
     short_taskid,
     state_text,
     when,
 )
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print the raw data as JSON.")
-
-
-def segment(value: str) -> str:
-    """An id as one path segment."""
-    return quote(value, safe="")
 
 
 @click.command()
@@ -55,7 +49,7 @@ def client() -> None:
 @click.pass_obj
 def client_show(api: Api, client_id: str, as_json: bool) -> None:
     """Show one worker's profile and counters."""
-    data = api.get(f"/client/{segment(client_id)}").data
+    data = api.get(resource_path("client", client_id)).data
     if as_json:
         print_json(data)
         return
@@ -84,8 +78,8 @@ def control(api: Api, client_id: str | None, everything: bool, op: str) -> None:
     if everything:
         answer = api.put("/client", {f"{op}all": None})
     else:
-        answer = api.put(f"/client/{segment(client_id or '')}", {op: None})
-    out.print(str(answer.data), markup=False, soft_wrap=True)
+        answer = api.put(resource_path("client", client_id or ""), {op: None})
+    say(answer.data)
 
 
 @client.command("suspend")
@@ -111,8 +105,8 @@ def client_resume(api: Api, client_id: str | None, everything: bool) -> None:
 @click.pass_obj
 def client_delete(api: Api, client_id: str) -> None:
     """Forget a worker: its next heartbeat tells it to stop."""
-    answer = api.delete(f"/client/{segment(client_id)}")
-    out.print(str(answer.data), markup=False, soft_wrap=True)
+    answer = api.delete(resource_path("client", client_id))
+    say(answer.data)
 
 
 @click.command()
@@ -123,7 +117,7 @@ def client_delete(api: Api, client_id: str) -> None:
 @click.pass_obj
 def logs(api: Api, wuid: str, report: str) -> None:
     """Print what a workunit's command wrote (as its worker reported it)."""
-    text = api.get(f"/work/{segment(wuid)}", {"report": report}).data
+    text = api.get(resource_path("work", wuid), {"report": report}).data
     text = text if isinstance(text, str) else str(text or "")
     click.echo(text, nl=not text.endswith("\n") and bool(text))
 
@@ -134,7 +128,7 @@ def logs(api: Api, wuid: str, report: str) -> None:
 @click.pass_obj
 def work(api: Api, wuid: str, as_json: bool) -> None:
     """Show one workunit: command, rank, state, client, failures."""
-    data = api.get(f"/work/{segment(wuid)}").data
+    data = api.get(resource_path("work", wuid)).data
     if as_json:
         print_json(data)
         return

@@ -53,9 +53,13 @@ def query_string(params: dict[str, Any] | list[tuple[str, Any]] | None) -> str:
     return "?" + "&".join(parts)
 
 
+def resource_path(kind: str, ident: str) -> str:
+    """`/job/<id>`, `/client/<id>`, `/work/<wuid>`: the id as one segment, whatever was typed."""
+    return f"/{kind}/" + quote(ident, safe="")
+
+
 def job_path(job_id: str) -> str:
-    """A job id goes into the path as one segment, whatever the user typed."""
-    return "/job/" + quote(job_id, safe="")
+    return resource_path("job", job_id)
 
 
 class Api:

@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import click
-from rich.markup import escape
 from rich.text import Text
 
 from awe.cli.api import Api, job_path
@@ -14,15 +13,15 @@ from awe.cli.render import (
     fields_grid,
     job_progress,
     jobs_table,
+    json_option,
     out,
     print_json,
+    say,
     state_text,
     tasks_table,
     when,
 )
 from awe.cli.watch import follow, watch_options
-
-json_option = click.option("--json", "as_json", is_flag=True, help="Print the raw data as JSON.")
 
 
 @click.command()
@@ -174,11 +173,6 @@ def job_header(job: dict[str, Any]) -> Any:
     if job.get("resumed"):
         rows.append(("resumed", job["resumed"]))
     return fields_grid(rows)
-
-
-def say(message: Any) -> None:
-    """An operation's answer from the server, as it wrote it."""
-    out.print(escape(str(message)), soft_wrap=True)
 
 
 def one_job(job_id: str | None, everything: bool, flag: str) -> None:

@@ -35,6 +35,14 @@ STATE_STYLE = {
 }
 
 
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the raw data as JSON.")
+
+
+def say(message: Any) -> None:
+    """An operation's answer from the server, as it wrote it."""
+    out.print(escape(str(message)), soft_wrap=True)
+
+
 def print_json(data: Any) -> None:
     """`--json`: the envelope's data, untouched, for jq and scripts."""
     click.echo(json.dumps(data, indent=2))

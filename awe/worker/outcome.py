@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from awe.worker.client import FilePart
+from awe.worker.runner import tail_bytes
 
 STDOUT, STDERR, WORKNOTES = "awe_stdout.txt", "awe_stderr.txt", "awe_worknotes.txt"
 REPORT_TAIL_BYTES = 4 * 1024 * 1024  # stdout/stderr sent with a report: at most their last 4 MiB
@@ -45,16 +46,7 @@ class Outcome:
                 ("stderr", STDERR),
                 ("worknotes", WORKNOTES),
             ):
-                content = _tail_bytes(self.workdir / filename)
+                content = tail_bytes(self.workdir / filename, REPORT_TAIL_BYTES)
                 if content:
                     parts[name] = (filename, content, "text/plain")
         return parts
-
-
-def _tail_bytes(path: Path) -> bytes:
-    try:
-        with open(path, "rb") as f:
-            f.seek(max(0, path.stat().st_size - REPORT_TAIL_BYTES))
-            return f.read()
-    except OSError:
-        return b""

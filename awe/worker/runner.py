@@ -106,10 +106,6 @@ class Command:
         self._killed = False
         self._reaped = False
 
-    @property
-    def pid(self) -> int | None:
-        return self._proc.pid if self._proc else None
-
     def run(self) -> RunResult:
         """Start, wait, and return how it went; never raises for a command that fails."""
         started = time.monotonic()
@@ -155,11 +151,16 @@ def _reason(err: OSError) -> str:
     return err.strerror or str(err) if not isinstance(err, FileNotFoundError) else str(err)
 
 
-def tail(path: Path, max_bytes: int = 2048) -> str:
-    """The end of a text file, for error notes."""
+def tail_bytes(path: Path, max_bytes: int) -> bytes:
+    """The last `max_bytes` of a file (nothing if it cannot be read)."""
     try:
         with open(path, "rb") as f:
             f.seek(max(0, path.stat().st_size - max_bytes))
-            return f.read().decode("utf-8", "replace").strip()
+            return f.read()
     except OSError:
-        return ""
+        return b""
+
+
+def tail(path: Path, max_bytes: int = 2048) -> str:
+    """The end of a text file, for error notes."""
+    return tail_bytes(path, max_bytes).decode("utf-8", "replace").strip()
