@@ -34,3 +34,13 @@ def test_a_missing_output_fails_the_workunit(tmp_path: Path) -> None:
             wuid, "worknotes"
         )
         assert sum(w.count(rf"fail {wuid}:") for w in workers) == 2
+
+
+def test_a_report_over_the_size_cap_is_sent_again_without_logs(tmp_path: Path) -> None:
+    # the server refuses reports over 2 KB (JSON 413); the worker must still get `done` through
+    code = 'print("x" * 50000)'
+    with cluster(tmp_path, {"reports": {"max_bytes": 2048}}, workers=1) as (_, api, workers):
+        job = api.submit({"info": {"name": "chatty"}, "tasks": [py_task("0", code)]})
+        done = api.wait_state(job["id"], "completed", timeout=60)
+        assert done["state"] == "completed"
+        assert workers[0].count("too large; sending it without logs") == 1
