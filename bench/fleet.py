@@ -18,6 +18,7 @@ import argparse
 import asyncio
 import json
 import math
+import os
 import shutil
 import sys
 import tempfile
@@ -53,6 +54,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--jobs-per-s", type=float, default=10.0, help="jobs submitted per second")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.add_argument("--data-root", help="where the server's temporary data dir goes")
+    p.add_argument("--keep", action="store_true", help="keep the server's dir and log")
     return p.parse_args(argv)
 
 
@@ -77,7 +79,11 @@ def run_fleet(args: argparse.Namespace) -> dict[str, Any]:
             )
         )
         sampler = ServerSampler(server.pid, fleet)
-        asyncio.run(_run(fleet, sampler))
+        budget = args.ramp + args.duration + 120
+        try:
+            asyncio.run(asyncio.wait_for(_run(fleet, sampler), budget))
+        except TimeoutError:
+            limits.append(f"the load client did not finish within {budget:.0f} s (a bench bug)")
         out.update(fleet.summary())
         out.update(sampler.result())
         out["server_alive"] = server.alive()
@@ -85,7 +91,10 @@ def run_fleet(args: argparse.Namespace) -> dict[str, Any]:
         server.stop()
     finally:
         stop_all()
-        shutil.rmtree(root, ignore_errors=True)
+        if args.keep:
+            out["kept"] = str(root)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
     out["load_end"] = machine_load()
     out["limits"] = limits + limited_by(out)
     return out
@@ -151,10 +160,26 @@ def limited_by(out: dict[str, Any]) -> list[str]:
             f"load client saturated (CPU {out.get('load_client_cpu_pct', 0):.0f}%, "
             f"loop lag p99 {lag:.0f} ms): latencies include the client's delay"
         )
-    main = out.get("server_threads_cpu_pct", {})
-    top = max(main.items(), key=lambda kv: kv[1], default=None)
+    threads = out.get("server_threads_cpu_pct", {})
+    top = max(threads.items(), key=lambda kv: kv[1], default=None)
     if top and top[1] > 90:
         found.append(f"server thread '{top[0]}' at {top[1]:.0f}% of a core (GIL-bound)")
+    beat = out.get("heartbeat", {}).get("p99_ms", 0.0)
+    if beat > 100 and not found:
+        busiest = f"; busiest thread {top[0]} {top[1]:.0f}%" if top else ""
+        found.append(
+            f"the server: heartbeat p99 {beat:.0f} ms with the load client idle "
+            f"(server CPU {out.get('server_cpu_pct', 0):.0f}%{busiest})"
+        )
+    load, cpus = float(out.get("load_end", "0").split()[0]), os.cpu_count() or 1
+    if load > cpus + 1:  # this bench itself (server + load client) accounts for about 1-2
+        found.append(
+            f"machine load {load:.1f} on {cpus} CPUs: other processes took CPU the "
+            "server could have used"
+        )
+    errors = [p for p in out.get("server_problems", []) if " ERROR " in p]
+    if errors:
+        found.append(f"server errors, first: {errors[0][:200]}")
     return found
 
 
@@ -177,7 +202,8 @@ def render(out: dict[str, Any]) -> str:
         f"  empty poll late {lat(out.get('empty_poll_late', {}))}  (past its wait=)",
         f"  register        {lat(out.get('register', {}))}",
         f"  jobs submitted {out.get('jobs_submitted')}, workunits done "
-        f"{out.get('workunits_done')}, errors {out.get('error_count')}",
+        f"{out.get('workunits_done')}, errors {out.get('error_count')}, re-registered "
+        f"{out.get('reregistered')}",
     ]
     for kind, count in out.get("errors", {}).items():
         lines.append(f"    {count:6d}  {kind}")
@@ -192,6 +218,10 @@ def render(out: dict[str, Any]) -> str:
         f"lag {lat(out.get('load_client_loop_lag', {}))}"
     )
     lines.append("  limited by: " + ("; ".join(out["limits"]) or "nothing seen"))
+    for line in out.get("server_problems", []):
+        lines.append(f"  server log: {line[:300]}")
+    if out.get("kept"):
+        lines.append(f"  kept: {out['kept']} (server log in server/awe-server.log)")
     return "\n".join(lines)
 
 

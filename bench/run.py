@@ -72,6 +72,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="1 round, small sizes (< 1 minute)")
     p.add_argument("--json", action="store_true", help="print JSON (rows + raw measurements)")
+    p.add_argument("--save", help="also write the JSON to this file")
     p.add_argument("--clients", default="1,8,32", help="dispatch client counts (1,8,32)")
     p.add_argument("--skip", default="", help="comma list of: " + ",".join(SECTIONS))
     p.add_argument("--data-root", help="where temporary data dirs go (default $TMPDIR)")
@@ -274,8 +275,11 @@ def main(argv: list[str] | None = None) -> int:
     doc["meta"]["total_s"] = time.time() - started
     doc["meta"]["load_end"] = machine_load()
     rows = build_rows(doc)
+    text = json.dumps(no_nan({**doc, "rows": rows_json(rows)}), indent=1, default=str)
+    if args.save:
+        Path(args.save).write_text(text)
     if args.json:
-        print(json.dumps(no_nan({**doc, "rows": rows_json(rows)}), indent=1, default=str))
+        print(text)
     else:
         print(render(doc, rows))
     return 0

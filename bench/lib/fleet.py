@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import resource
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 from bench.lib.httpc import AweClient, HTTPError, job_script
 from bench.lib.stats import latency_ms
 
+CLIENT_NOT_FOUND = "Client not found"
 MARGIN_S = 0.05  # a long poll ends this long before the worker's next heartbeat is due
 
 
@@ -69,6 +71,7 @@ class Fleet:
         self.held: list[tuple[str, float]] = []  # (wuid, when a worker got it)
         self.jobs_sent = 0
         self.workunits_done = 0
+        self.reregistered = 0
 
     async def run(self) -> None:
         """Ramp up, run steady for the duration, then stop every coroutine."""
@@ -88,7 +91,11 @@ class Fleet:
         self.usage1 = _usage()
         for task in tasks:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        _, stuck = await asyncio.wait(tasks, timeout=15)
+        if stuck:  # never hang the bench: say so and leave them
+            self.errors[f"load client: {len(stuck)} coroutine(s) did not stop"] += 1
+            for frame in next(iter(stuck)).get_stack():
+                print(f"stuck at {frame.f_code.co_filename}:{frame.f_lineno}", file=sys.stderr)
 
     async def _lag_monitor(self) -> None:
         while True:
@@ -139,12 +146,29 @@ class Fleet:
         while next_beat < now:
             next_beat += cfg.heartbeat_s
         try:
-            await self._serve(client, next_beat)
+            await self._serve(client, next_beat, f"fleet-{i}")
         finally:
             self.live -= 1
             client.close()
 
-    async def _serve(self, client: AweClient, next_beat: float) -> None:
+    async def _failed(self, op: str, err: BaseException, client: AweClient, name: str) -> bool:
+        """Count an error; True when the worker must give up (its socket is gone). Like
+        awe-worker, a worker the server forgot registers again."""
+        self.errors[kind_of(op, err)] += 1
+        if isinstance(err, OSError | TimeoutError):
+            return True
+        if isinstance(err, HTTPError) and err.message == CLIENT_NOT_FOUND:
+            try:
+                await client.register(name)
+                self.reregistered += 1
+            except (OSError, TimeoutError, HTTPError) as again:
+                self.errors[kind_of("re-register", again)] += 1
+                return not isinstance(again, HTTPError)
+        else:
+            await asyncio.sleep(1.0)  # a server error: do not hammer it
+        return False
+
+    async def _serve(self, client: AweClient, next_beat: float, name: str) -> None:
         cfg = self.cfg
         while True:
             now = time.perf_counter()
@@ -152,8 +176,7 @@ class Fleet:
                 try:
                     await client.heartbeat()
                 except (OSError, TimeoutError, HTTPError) as err:
-                    self.errors[kind_of("heartbeat", err)] += 1
-                    if isinstance(err, OSError | TimeoutError):
+                    if await self._failed("heartbeat", err, client, name):
                         return
                 done = time.perf_counter()
                 self.heartbeat.add(done, done - now)
@@ -167,10 +190,8 @@ class Fleet:
             try:
                 wuid = await client.checkout(wait=wait, timeout=cfg.request_timeout_s)
             except (OSError, TimeoutError, HTTPError) as err:
-                self.errors[kind_of("checkout", err)] += 1
-                if isinstance(err, OSError | TimeoutError):
+                if await self._failed("checkout", err, client, name):
                     return
-                await asyncio.sleep(1.0)
                 continue
             got = time.perf_counter()
             if wuid is None:
@@ -181,8 +202,7 @@ class Fleet:
                 await client.report(wuid)
                 self.workunits_done += 1
             except (OSError, TimeoutError, HTTPError) as err:
-                self.errors[kind_of("report", err)] += 1
-                if isinstance(err, OSError | TimeoutError):
+                if await self._failed("report", err, client, name):
                     return
             done = time.perf_counter()
             self.report.add(done, done - got)
@@ -213,6 +233,7 @@ class Fleet:
             "empty_poll_late": self.poll_late.steady(self.steady_from),
             "jobs_submitted": self.jobs_sent,
             "workunits_done": self.workunits_done,
+            "reregistered": self.reregistered,
             "errors": dict(self.errors.most_common()),
             "error_count": sum(self.errors.values()),
             "load_client_cpu_pct": cpu,
