@@ -106,6 +106,7 @@ class Bench:
                 "python": platform.python_version(),
                 "load_start": machine_load(),
                 "sizes": {name: getattr(args, name) for name in SIZES},
+                "skipped": sorted(args.skipped),
             },
             "rounds": [],
             "problems": [],
@@ -119,9 +120,12 @@ class Bench:
         except KeyboardInterrupt:
             raise
         except Exception as err:  # noqa: BLE001 - one failed measurement must not end the run
-            last = traceback.extract_tb(err.__traceback__)[-1]
-            self.doc["problems"].append(f"{what}: {err!r} (at {last.filename}:{last.lineno})")
-            log(f"  FAILED: {err!r}")
+            frames = traceback.extract_tb(err.__traceback__)
+            ours = [f for f in frames if f.filename.startswith(str(REPO))] or frames
+            where = f"{Path(ours[-1].filename).relative_to(REPO)}:{ours[-1].lineno}"
+            self.doc["problems"].append(f"{what}: {err!r} (at {where})")
+            self.doc.setdefault("failed", {})[what.split(":")[0]] = f"{err!r} (at {where})"
+            log(f"  FAILED: {err!r}\n" + "".join(traceback.format_exception(err)))
             return None
         if isinstance(result, dict) and result.get("error_samples"):
             for sample in result["error_samples"]:

@@ -4,6 +4,7 @@ by the same client, and long-poll latency (submit -> a waiting worker holds the 
 from __future__ import annotations
 
 import asyncio
+import re
 import resource
 import time
 from collections.abc import Callable
@@ -82,21 +83,38 @@ async def submit_jobs(
     return time.perf_counter() - started
 
 
-async def queue_status(url: str) -> dict[str, Any]:
-    client = AweClient(url)
+METRIC = re.compile(r'^awe_(jobs|workunits)\{state="(\w+)"\} ([0-9.e+]+)$', re.MULTILINE)
+
+
+async def queue_counts(url: str) -> dict[str, int]:
+    """Live jobs, and queued and checked-out workunits, from `GET /metrics`: gauges read from
+    the queue actor's own counters, cheap at any size (unlike /queue?json, which asks every
+    live job)."""
+    conn = Connection(url)
     try:
-        return await client.get_json("/queue?json")
+        response = await conn.request("GET", "/metrics")
     finally:
-        client.close()
+        conn.close()
+    if response.status != 200:
+        raise HTTPError("GET /metrics", response)
+    found = {
+        (kind, state): int(float(value))
+        for kind, state, value in METRIC.findall(response.body.decode())
+    }
+    return {
+        "jobs": found.get(("jobs", "active"), 0) + found.get(("jobs", "suspended"), 0),
+        "queued": found.get(("workunits", "queued"), 0),
+        "checkout": found.get(("workunits", "checkout"), 0),
+    }
 
 
 async def wait_queued(url: str, expected: int, timeout: float = 600.0) -> int:
-    """Wait until /queue shows `expected` workunits queuing (offers reach the queue after the
+    """Wait until /metrics shows `expected` workunits queued (offers reach the queue after the
     submit is answered); the last count seen."""
     deadline = time.monotonic() + timeout
     seen = -1
     while time.monotonic() < deadline:
-        seen = (await queue_status(url))["workunits"]["queuing"]
+        seen = (await queue_counts(url))["queued"]
         if seen >= expected:
             break
         await asyncio.sleep(0.05)

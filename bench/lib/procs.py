@@ -4,6 +4,7 @@ from /proc, and stopped whatever happens: a bench that leaks servers spoils the 
 from __future__ import annotations
 
 import os
+import random
 import re
 import resource
 import signal
@@ -98,6 +99,20 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def restart_port() -> int:
+    """A free port below Linux's ephemeral range (32768+): a server restarted on it cannot
+    find it taken meanwhile by some other process's port-0 bind or outgoing connection."""
+    for _ in range(200):
+        port = random.randint(20_000, 32_000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    return free_port()
 
 
 def machine_load() -> str:

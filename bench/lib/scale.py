@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.lib.dispatch import Errors, queue_status, submit_jobs, wait_queued
+from bench.lib.dispatch import Errors, queue_counts, submit_jobs, wait_queued
 from bench.lib.httpc import AweClient, Connection, HTTPError, job_script
-from bench.lib.procs import AweServerProc, machine_load, rss_bytes
+from bench.lib.procs import AweServerProc, machine_load, restart_port, rss_bytes
 from bench.lib.stats import latency_ms, median, ratio
 
 PROJECTS = 10  # jobs are spread over projects p0..p9; the query asks for one of them
@@ -61,8 +61,8 @@ async def checkout_rate(url: str, count: int, warmup: int, errors: Errors) -> di
 
 
 async def settled_rss(pid: int, url: str) -> int:
-    """RSS once a /queue round trip has gone through (the server has caught up)."""
-    await queue_status(url)
+    """RSS once a /metrics round trip has gone through (the server has caught up)."""
+    await queue_counts(url)
     await asyncio.sleep(0.5)
     return rss_bytes(pid)
 
@@ -89,9 +89,9 @@ async def populate(server: AweServerProc, jobs: int, errors: Errors) -> dict[str
 def restart_after_kill(server: AweServerProc) -> dict[str, Any]:
     """SIGKILL, start again on the same port; seconds until it serves and until every job and
     workunit it held is back in the queue."""
-    status = asyncio.run(queue_status(server.url))
-    jobs = status["jobs"]["total"]
-    units = status["workunits"]["queuing"] + status["workunits"]["checkout"]
+    status = asyncio.run(queue_counts(server.url))
+    jobs = status["jobs"]
+    units = status["queued"] + status["checkout"]
     server.kill()
     load = machine_load()
     started = time.perf_counter()
@@ -116,10 +116,15 @@ def restart_after_kill(server: AweServerProc) -> dict[str, Any]:
 
     async def until_recovered() -> float:
         while True:
-            now = await queue_status(url)
-            back = now["workunits"]["queuing"] + now["workunits"]["checkout"]
-            if now["jobs"]["total"] >= jobs and back >= units:
-                return time.perf_counter() - started
+            try:
+                now = await queue_counts(url)
+                if now["jobs"] >= jobs and now["queued"] + now["checkout"] >= units:
+                    return time.perf_counter() - started
+            except (OSError, TimeoutError, HTTPError) as err:
+                if not server.alive():
+                    raise RuntimeError(
+                        "awe-server died while recovering:\n" + "\n".join(server.log_lines()[-20:])
+                    ) from err
             await asyncio.sleep(0.05)
 
     serving = asyncio.run(until_serving())
@@ -174,7 +179,9 @@ def scale_section(
     errors = Errors()
     warmup = 20
     out: dict[str, Any] = {"load_start": machine_load(), "rounds": []}
-    big = AweServerProc(root / "scale").start()
+    big = AweServerProc(root / "scale")
+    big.port = restart_port()  # restarted on the same port after each SIGKILL
+    big.start()
     little = AweServerProc(root / "small-queue").start()
     try:
         out["populate"] = asyncio.run(populate(big, jobs, errors))
@@ -212,13 +219,13 @@ async def _round(
     listing = latency_ms(await timed_gets(big.url, LISTING, requests, errors))
     query = latency_ms(await timed_gets(big.url, QUERY, requests, errors))
     # the small queue holds `small` workunits once this round's checkouts are done
-    status = await queue_status(little.url)
-    top_up = small + checkouts + warmup - status["workunits"]["queuing"]
+    status = await queue_counts(little.url)
+    top_up = small + checkouts + warmup - status["queued"]
     await submit_jobs(little.url, max(0, top_up), _script, errors)
     await wait_queued(little.url, small + checkouts + warmup)
     small_rate = await checkout_rate(little.url, checkouts, warmup, errors)
     big_rate = await checkout_rate(big.url, checkouts, warmup, errors)
-    queued = (await queue_status(big.url))["workunits"]["queuing"]
+    queued = (await queue_counts(big.url))["queued"]
     return {
         "load": load,
         "listing": listing,

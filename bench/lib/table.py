@@ -15,7 +15,8 @@ FLEET_TARGET = 10_000
 def scale_rows(doc: dict[str, Any]) -> list[Row]:
     """Listing, query, queue size, recovery and memory, from the scale section."""
     scale = doc.get("scale")
-    why = doc.get("scale_skipped", "scale section skipped")
+    failed = doc.get("failed", {}).get("scale")
+    why = f"the scale section failed: {failed}" if failed else doc.get("scale_skipped", "")
     jobs = (scale or {}).get("populate", {}).get("jobs", 0)
     at = f"{jobs:,} jobs stored" if jobs else "100,000 jobs stored"
     smaller = (
@@ -87,7 +88,8 @@ def fleet_row(doc: dict[str, Any]) -> Row:
         "flowing: heartbeat p99 (and no errors)",
     )
     if not fleet or "heartbeat" not in fleet:
-        row.reason = doc.get("fleet_skipped") or (fleet or {}).get("failure", "fleet skipped")
+        failed = doc.get("failed", {}).get("fleet")
+        row.reason = f"failed: {failed}" if failed else doc.get("fleet_skipped", "")
         return row
     workers, reg, errs = fleet["workers"], fleet["registered"], fleet["error_count"]
     p99 = fleet["heartbeat"]["p99_ms"]
@@ -120,9 +122,18 @@ def build_rows(doc: dict[str, Any]) -> list[Row]:
     rows.append(longpoll_row(doc.get("rounds", [])))
     rows.append(fleet_row(doc))
     rows += extra_rows(doc)
+    skipped = set(doc["meta"].get("skipped", []))
     for row in rows:
         if row.verdict == "not measured" and not row.reason:
-            row.reason = "the measurement produced no number (see problems below)"
+            needs = {row.key}
+            if row.key.startswith(("dispatch", "jobs_")):
+                needs = {"dispatch", "hello"} if row.key[-1].isdigit() else {"dispatch"}
+            off = sorted(needs & skipped)
+            row.reason = (
+                f"skipped (--skip {','.join(off)})"
+                if off
+                else "the measurement produced no number (see problems below)"
+            )
     return rows
 
 
