@@ -10,7 +10,8 @@ from typing import Any
 
 import tornado.ioloop
 
-from awe.errors import AweError, NotFound, NotImplementedOp
+from awe.actors.messages import GetJob, OperateJob, Registered, SubmitJob
+from awe.errors import AweError, NotImplementedOp
 from awe.http.base import APIHandler, UploadHandler
 from awe.model.job import public_job
 from awe.model.jobscript import parse_job_script
@@ -58,7 +59,7 @@ class JobsHandler(UploadHandler):
         )  # fmt: skip
         loop = tornado.ioloop.IOLoop.current()  # a 16 MiB script must not stall other requests
         job = await loop.run_in_executor(self.services.executor, parse)
-        self.reply(await self.ask(self.services.queue.submit, job))
+        self.reply(await self.ask(self.services.queue, SubmitJob, job=job))
 
     async def get(self) -> None:
         user = self.require("read")
@@ -81,7 +82,7 @@ class JobsHandler(UploadHandler):
             query.filters = self._filters()
             query.date_start = self._date("date_start")
             query.date_end = self._date("date_end")
-        live = await self.ask(self.services.queue.registered)
+        live = await self.ask(self.services.queue, Registered)
         for flag in ("active", "suspend", "registered"):
             if self.flag(flag):
                 allowed = set(live[flag])
@@ -114,13 +115,14 @@ class JobsHandler(UploadHandler):
             raise AweError(str(err)) from None
 
     async def put(self) -> None:
-        self.require("write")
+        caller = self.caller("write")
         if not self.flag("resumeall"):
             raise NotImplementedOp()
-        live = await self.ask(self.services.queue.registered)
+        queue = self.services.queue
+        live = await self.ask(queue, Registered)
         results = await asyncio.gather(
             *(
-                self.ask(self.services.queue.operate, j, "resume", None, None)
+                self.ask(queue, OperateJob, job_id=j, op="resume", caller=caller)
                 for j in live["suspend"]
             ),
             return_exceptions=True,
@@ -129,26 +131,29 @@ class JobsHandler(UploadHandler):
         self.reply(f"{resumed} suspended jobs resumed")
 
     async def delete(self) -> None:
-        self.require("delete")
+        caller = self.caller("delete")
         queue = self.services.queue
         if self.flag("suspend"):
-            live = await self.ask(queue.registered)
-            targets = [(j, None) for j in live["suspend"]]
+            live = await self.ask(queue, Registered)
+            targets = live["suspend"]
             label = "suspended"
         elif self.flag("zombie"):
-            live = await self.ask(queue.registered)
+            live = await self.ask(queue, Registered)
             query = JobQuery(
                 filters={"state": ["queued", "in-progress"]},
                 exclude_ids=live["registered"],
                 limit=0,
             )
             docs, _ = await self.read_store(self.services.store.find_jobs, query)
-            targets = [(doc["id"], doc) for doc in docs]
+            targets = [doc["id"] for doc in docs]
             label = "zombie"
         else:
             raise NotImplementedOp()
         results = await asyncio.gather(
-            *(self.ask(queue.operate, j, "delete", None, doc) for j, doc in targets),
+            *(
+                self.ask(queue, OperateJob, job_id=j, op="delete", caller=caller, right="delete")
+                for j in targets
+            ),
             return_exceptions=True,
         )
         deleted = sum(1 for r in results if not isinstance(r, BaseException))
@@ -156,26 +161,16 @@ class JobsHandler(UploadHandler):
 
 
 class JobHandler(APIHandler):
-    """`/job/{id}`: show, operate, delete."""
-
-    async def _stored(self, job_id: str) -> dict[str, Any] | None:
-        return await self.read_store(self.services.store.get_job, job_id)
+    """`/job/{id}`: show (`?perf`, `?history`), operate, delete."""
 
     async def get(self, job_id: str) -> None:
-        live = await self.ask(self.services.queue.route, job_id, "get")
-        if live is None:
-            stored = await self._stored(job_id)
-            if stored is None:
-                raise AweError(f"job not found:{job_id}")
-            self.check_acl(stored, "read")
-            doc = public_job(stored, registered=False)
-        else:
-            doc, acl = live
-            self.check_acl({"acl": acl}, "read")
-        if self.flag("perf"):
-            self.reply(await self._perf(doc))
+        view, acl = await self.ask(self.services.queue, GetJob, job_id=job_id,
+                                   history=self.flag("history"))  # fmt: skip
+        self.check_acl({"acl": acl}, "read")
+        if self.flag("perf") and not self.flag("history"):
+            self.reply(await self._perf(view))
             return
-        self.reply(doc)
+        self.reply(view)
 
     async def _perf(self, doc: dict[str, Any]) -> dict[str, Any]:
         """JobPerf (spec 9.1) from the job's own dates and the workers' perf reports."""
@@ -203,12 +198,9 @@ class JobHandler(APIHandler):
 
     async def put(self, job_id: str) -> None:
         op, arg = self._operation()
-        stored = await self._stored(job_id)
-        if stored is not None:
-            self.check_acl(stored, "write")
-        else:
-            self.require("write")
-        answer = await self.ask(self.services.queue.operate, job_id, op, arg, stored)
+        caller = self.caller("write")
+        answer = await self.ask(self.services.queue, OperateJob, job_id=job_id, op=op, arg=arg,
+                                caller=caller)  # fmt: skip
         self.reply(answer)
 
     def _operation(self) -> tuple[str, Any]:
@@ -234,17 +226,10 @@ class JobHandler(APIHandler):
         return op, arg
 
     async def delete(self, job_id: str) -> None:
-        stored = await self._stored(job_id)
-        if stored is None:
-            live = await self.ask(self.services.queue.route, job_id, "get")
-            if live is None:
-                raise NotFound("Not Found")
-            self.check_acl({"acl": live[1]}, "delete")
-        else:
-            self.check_acl(stored, "delete")
-        if self.flag("suspend") and (stored or {}).get("state") != "suspend":
-            raise AweError(f"job {job_id} is not suspended: nothing deleted")
-        answer = await self.ask(self.services.queue.operate, job_id, "delete", None, stored)
+        caller = self.caller("delete")
+        only = "only_suspended" if self.flag("suspend") else None
+        answer = await self.ask(self.services.queue, OperateJob, job_id=job_id, op="delete",
+                                arg=only, caller=caller, right="delete")  # fmt: skip
         self.reply(answer)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
+from awe.actors.messages import ListClients, QueueStatus, SuspendQueue
 from awe.errors import NotImplementedOp, Unauthorized
 from awe.http.base import APIHandler
 
@@ -12,8 +13,8 @@ from awe.http.base import APIHandler
 class QueueHandler(APIHandler):
     async def get(self) -> None:
         self.require("read")
-        status = await self.ask(self.services.queue.status)
-        clients = await self.ask(self.services.registry.list)
+        status = await self.ask(self.services.queue, QueueStatus)
+        clients = await self.ask(self.services.registry, ListClients)
         status["clients"] = _client_counts(clients)
         if self.flag("json"):
             self.reply(status)
@@ -33,7 +34,7 @@ class QueueHandler(APIHandler):
             raise Unauthorized("User Unauthorized")
         if self.flag("suspend") or self.flag("resume"):
             queue = self.services.queue
-            self.reply(await self.ask(queue.suspend_queue, self.flag("suspend")))
+            self.reply(await self.ask(queue, SuspendQueue, suspended=self.flag("suspend")))
         else:
             raise NotImplementedOp()
 
@@ -55,8 +56,8 @@ class MetricsHandler(APIHandler):
     """Gauges read from live actor state at scrape time; nothing is counted twice."""
 
     async def get(self) -> None:
-        status = await self.ask(self.services.queue.status)
-        clients = _client_counts(await self.ask(self.services.registry.list))
+        status = await self.ask(self.services.queue, QueueStatus)
+        clients = _client_counts(await self.ask(self.services.registry, ListClients))
         families = []
         jobs = GaugeMetricFamily("awe_jobs", "Jobs in the queue, by state", labels=["state"])
         jobs.add_metric(["active"], status["jobs"]["active"])

@@ -43,6 +43,8 @@ class WorkState(StrEnum):
     DONE = "done"
 
 
+HISTORY_SIZE = 100  # events kept with each job
+
 ACTIVE_JOB_STATES = frozenset({JobState.QUEUED, JobState.IN_PROGRESS})
 FINISHED_JOB_STATES = frozenset({JobState.COMPLETED, JobState.DELETED})
 # A dependency in one of these states no longer holds its dependents back (spec 5.1).
@@ -195,6 +197,8 @@ class Job:
     lastfailed: str = ""
     resumed: int = 0
     acl: dict[str, Any] = field(default_factory=dict)
+    # the last HISTORY_SIZE events of the job (awe.events.Event as JSON), oldest first
+    history: list[dict[str, Any]] = field(default_factory=list)
 
     def task(self, full_task_id: str) -> Task | None:
         for task in self.tasks:
@@ -220,6 +224,7 @@ class Job:
             "lastfailed": self.lastfailed,
             "resumed": self.resumed,
             "acl": copy.deepcopy(self.acl),
+            "history": list(self.history),  # events are never changed once made
         }
 
     @classmethod
@@ -236,12 +241,23 @@ class Job:
             lastfailed=doc.get("lastfailed", ""),
             resumed=doc.get("resumed", 0),
             acl=copy.deepcopy(doc.get("acl") or {}),
+            history=list(doc.get("history") or []),
         )
+
+    def remember(self, events: list[dict[str, Any]]) -> None:
+        """Keep `events` in the job's history, which holds the last HISTORY_SIZE."""
+        self.history.extend(events)
+        if len(self.history) > HISTORY_SIZE:
+            del self.history[: len(self.history) - HISTORY_SIZE]
 
 
 def public_job(doc: dict[str, Any], registered: bool) -> dict[str, Any]:
-    """A stored job document as users see it: secrets and ACL removed, `registered` set."""
-    out = {k: v for k, v in doc.items() if k != "acl"}
+    """A stored job document as users see it: secrets and ACL removed, `registered` set.
+
+    The history is left out too: `GET /job/{id}?history` serves it (it would weigh down every
+    listing).
+    """
+    out = {k: v for k, v in doc.items() if k not in ("acl", "history")}
     out["info"] = public_info(doc.get("info") or {})
     out["tasks"] = [{**t, "cmd": public_cmd(t.get("cmd") or {})} for t in doc.get("tasks") or []]
     out["registered"] = registered

@@ -264,10 +264,14 @@ def test_a_report_for_a_queued_workunit_is_not_applied() -> None:
     assert applied is False
 
 
-def test_a_report_for_an_unknown_workunit_is_not_applied() -> None:
+@pytest.mark.parametrize("wuid", [wid("7"), f"{JOB_ID}_0_9"])
+def test_a_report_for_an_unknown_workunit_is_not_found_and_changes_nothing(wuid: str) -> None:
     job, _ = admitted(chain(2))
-    applied, _ = unchanged_by(job, lambda: report(job, wid("7"), "done"))
-    assert applied is False
+    before = copy.deepcopy(job.to_doc())
+    with pytest.raises(AweError) as caught:
+        report(job, wuid, "done")
+    assert job.to_doc() == before
+    assert (caught.value.status, caught.value.message) == (404, f"no workunit found with id {wuid}")
 
 
 def test_an_unknown_status_is_an_error() -> None:
