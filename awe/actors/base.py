@@ -202,7 +202,8 @@ async def ask(target: pykka.ActorRef[Any], command: Any, timeout_s: float) -> An
         return await asyncio.wait_for(asyncio.wrap_future(command.reply), timeout_s)
     except TimeoutError:
         raise Timeout(
-            f"no answer within {timeout_s:g} s (request {command.stimulus}); try again"
+            f"no answer within {timeout_s:g} s (request {command.stimulus}); "
+            "it may still take effect"
         ) from None
 
 

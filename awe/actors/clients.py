@@ -125,6 +125,8 @@ class ClientRegistryActor(SingletonActor):
 
         def settled(results: list[Any]) -> None:
             refused = tuple(w for w, held in zip(claimed, results, strict=True) if held is not True)
+            for wuid in refused:  # a claim that failed half-way must not stay leased either
+                self._to_job(Release, wuid, client.id, cmd.stimulus, why="not re-attached")
             tell_quietly(self.actor_ref, Settled(client_id=client.id, refused=refused,
                                                  reply=cmd.reply, stimulus=cmd.stimulus))  # fmt: skip
 

@@ -40,6 +40,7 @@ from awe.actors.messages import (
     Secret,
     Sync,
     Tick,
+    Undelivered,
     Waiter,
     WakeAt,
 )
@@ -160,7 +161,8 @@ class JobActor(Supervised, PooledActor):
             return
         self._commit(effects, cmd.stimulus)
         task, unit = lifecycle.find_unit(self.job, cmd.wuid)
-        self._answer(pick, lifecycle.workunit_view(self.job, task, unit))
+        view = lifecycle.workunit_view(self.job, task, unit)
+        self._waiters.append((_delivery(self.actor_ref, cmd), view))
         log.info("checkout %s -> client %s", cmd.wuid, cmd.client)
 
     @handles(ApplyReport)
@@ -188,6 +190,14 @@ class JobActor(Supervised, PooledActor):
             log.info("workunit %s released from client %s (%s)", cmd.wuid, cmd.client, cmd.why)
             self._commit(effects, cmd.stimulus, outcome="released")
         self._answer(cmd, released)
+
+    @handles(Undelivered)
+    def _undelivered(self, cmd: Undelivered) -> None:
+        effects = Effects()
+        if lifecycle.release(self.job, cmd.wuid, cmd.client, effects, "checkout not delivered"):
+            self._commit(effects, cmd.stimulus, outcome="released")
+        if cmd.error is not None:  # after the offer went to the queue: a retry finds it
+            reject(cmd.checkout, cmd.error)
 
     @handles(Reattach)
     def _reattach(self, cmd: Reattach) -> None:
@@ -408,6 +418,30 @@ class JobActor(Supervised, PooledActor):
         """Stopped at shutdown: what changed still goes to the store, its answers with it."""
         self.on_turn_end()
         log.debug("job actor for %s stopped (%s)", self.job.id, self.job.state)
+
+
+def _delivery(ref: Any, cmd: Lease) -> concurrent.futures.Future:
+    """The reply target of a lease: once durable it answers the checkout, if that still waits.
+
+    A lease whose write failed (503), or whose checkout gave up meanwhile (its deadline, a
+    long poll cancelled), reaches no worker: it is released again, never left held.
+    """
+    durable: concurrent.futures.Future = concurrent.futures.Future()
+
+    def done(future: concurrent.futures.Future) -> None:
+        error = future.exception()
+        if error is None:
+            try:
+                cmd.pick.reply.set_result(future.result())
+                return
+            except concurrent.futures.InvalidStateError:
+                pass  # the checkout was given up meanwhile
+        tell_quietly(ref, Undelivered(job_id=cmd.job_id, wuid=cmd.wuid, client=cmd.client,
+                                      checkout=cmd.pick.reply, error=error,
+                                      stimulus=cmd.stimulus))  # fmt: skip
+
+    durable.add_done_callback(done)
+    return durable
 
 
 def _delivered(reports: tuple[Report, ...]) -> list[dict[str, Any]]:

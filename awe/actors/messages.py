@@ -220,6 +220,17 @@ class Release(JobCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Undelivered(JobCommand):
+    """A lease no worker received (its write failed, or its checkout gave up): release it,
+    then answer the checkout with `error`, so that a retry finds the workunit ready again."""
+
+    wuid: str
+    client: str
+    checkout: Reply | None = field(default=None, repr=False)
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Reattach(JobCommand):
     """A re-registering worker says it still runs `wuid`; answers whether it holds it."""
 

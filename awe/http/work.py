@@ -65,7 +65,10 @@ class WorkListHandler(UploadHandler):
                     # picked meanwhile: its lease is being made durable, the answer comes
             return await asyncio.wait_for(waiting, timeout=deadline)
         except TimeoutError:
-            raise Timeout(f"no answer within {deadline:g} s (request {self.request_id})") from None
+            raise Timeout(
+                f"no answer within {deadline:g} s (request {self.request_id}); "
+                "it may still take effect"
+            ) from None
 
 
 class WorkHandler(UploadHandler):
