@@ -66,10 +66,11 @@ class Supervisor:
     def _check(self) -> None:
         if self._stopping.is_set():
             return
-        for name, ref in self._watched.items():
-            if not ref.is_alive():
-                reason = self._reasons.get(name, "it stopped")
-                if self._fired.acquire(blocking=False):
-                    self._stopping.set()
-                    self._fatal(f"the {name} actor died ({reason})")
-                return
+        dead = [name for name, ref in self._watched.items() if not ref.is_alive()]
+        if not dead:
+            return
+        # one death stops every actor (pykka's stop_all): name the one that said why
+        name = next((n for n in dead if n in self._reasons), dead[0])
+        if self._fired.acquire(blocking=False):
+            self._stopping.set()
+            self._fatal(f"the {name} actor died ({self._reasons.get(name, 'it stopped')})")
