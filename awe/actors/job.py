@@ -11,13 +11,19 @@ back to the queue and stops: the store serves it from then on.
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import logging
 import time
 from typing import Any
 
 from awe.actors.base import PooledActor, Supervised, handles, reject, tell_quietly
-from awe.actors.jobparts import JobContext, join_parts, ready_entry
+from awe.actors.jobparts import (
+    JobContext,
+    UnitTracker,
+    delivered_outputs,
+    delivery,
+    join_parts,
+    ready_entry,
+)
 from awe.actors.messages import (
     Admit,
     ApplyReport,
@@ -50,7 +56,7 @@ from awe.events import make
 from awe.model import lifecycle, operations, split
 from awe.model.access import check_acl
 from awe.model.effects import Effects
-from awe.model.job import FINISHED_JOB_STATES, HISTORY_SIZE, Job, JobState, Workunit, public_job
+from awe.model.job import FINISHED_JOB_STATES, HISTORY_SIZE, Job, JobState, public_job
 from awe.model.times import now, parse_time
 from awe.model.transitions import can_move_unit
 from awe.store.base import Report
@@ -67,11 +73,9 @@ class JobActor(Supervised, PooledActor):
         super().__init__()
         self.job = job
         self.ctx = context
-        # per task: the workunit list last handed to the store, and its wuids; a snapshot
-        # writes only workunits marked changed, and forgets those of a replaced list
-        self._saved_lists: dict[str, tuple[list[Workunit], set[str]]] = {}
+        self._units = UnitTracker(job)
         if from_store:
-            self._collect_unit_changes()  # what came from the store is saved already
+            self._units.collect()  # what came from the store is saved already
         # loaded from the store only to run one operation: leaves again unless it runs again
         self.revived = revived
         self._preparing: set[str] = set()  # tasks whose Shock output nodes are being created
@@ -162,7 +166,7 @@ class JobActor(Supervised, PooledActor):
         self._commit(effects, cmd.stimulus)
         task, unit = lifecycle.find_unit(self.job, cmd.wuid)
         view = lifecycle.workunit_view(self.job, task, unit)
-        self._waiters.append((_delivery(self.actor_ref, cmd), view))
+        self._waiters.append((delivery(self.actor_ref, cmd), view))
         log.info("checkout %s -> client %s", cmd.wuid, cmd.client)
 
     @handles(ApplyReport)
@@ -170,7 +174,7 @@ class JobActor(Supervised, PooledActor):
         applied, effects = lifecycle.report(
             self.job, cmd.wuid, cmd.client, cmd.status, computetime=cmd.computetime,
             notes=cmd.notes, now=now(), settings=self.ctx.settings,
-            delivered=_delivered(cmd.reports),
+            delivered=delivered_outputs(cmd.reports),
         )  # fmt: skip
         if applied:
             self._orphans.pop(cmd.wuid, None)
@@ -372,7 +376,7 @@ class JobActor(Supervised, PooledActor):
         waiters, self._waiters = self._waiters, []
         if self._dirty:
             reports, self._reports = self._reports, []
-            changed, removed = self._collect_unit_changes()
+            changed, removed = self._units.collect()
             self._dirty = False
             self.ctx.snapshots.tell(Save(
                 job_id=self.job.id, doc=self.job.to_doc(workunits=False), workunits=changed,
@@ -396,61 +400,7 @@ class JobActor(Supervised, PooledActor):
         else:
             self._retire_asked = False
 
-    def _collect_unit_changes(self) -> tuple[list[dict[str, Any]], list[str]]:
-        """Rows of workunits changed since the last snapshot, and wuids that are gone."""
-        rows: list[dict[str, Any]] = []
-        removed: list[str] = []
-        for task in self.job.tasks:
-            units = task.workunits
-            saved = self._saved_lists.get(task.id)
-            if saved is None or saved[0] is not units:  # a new list: new split or recompute
-                wuids = {task.wuid(unit) for unit in units}
-                removed.extend(w for w in (saved[1] if saved else ()) if w not in wuids)
-                self._saved_lists[task.id] = (units, wuids)
-            for unit in units:
-                if unit.changed:
-                    rows.append({"wuid": task.wuid(unit), "job_id": self.job.id,
-                                 "taskid": task.id, **unit.to_doc()})  # fmt: skip
-                    unit.changed = False
-        return rows, removed
-
     def on_stop(self) -> None:
         """Stopped at shutdown: what changed still goes to the store, its answers with it."""
         self.on_turn_end()
         log.debug("job actor for %s stopped (%s)", self.job.id, self.job.state)
-
-
-def _delivery(ref: Any, cmd: Lease) -> concurrent.futures.Future:
-    """The reply target of a lease: once durable it answers the checkout, if that still waits.
-
-    A lease whose write failed (503), or whose checkout gave up meanwhile (its deadline, a
-    long poll cancelled), reaches no worker: it is released again, never left held.
-    """
-    durable: concurrent.futures.Future = concurrent.futures.Future()
-
-    def done(future: concurrent.futures.Future) -> None:
-        error = future.exception()
-        if error is None:
-            try:
-                cmd.pick.reply.set_result(future.result())
-                return
-            except concurrent.futures.InvalidStateError:
-                pass  # the checkout was given up meanwhile
-        tell_quietly(ref, Undelivered(job_id=cmd.job_id, wuid=cmd.wuid, client=cmd.client,
-                                      checkout=cmd.pick.reply, error=error,
-                                      stimulus=cmd.stimulus))  # fmt: skip
-
-    durable.add_done_callback(done)
-    return durable
-
-
-def _delivered(reports: tuple[Report, ...]) -> list[dict[str, Any]]:
-    """The `outputs` part of a report (awe's worker): JSON list of {filename, node, url, size}."""
-    for report in reports:
-        if report.name == "outputs":
-            try:
-                records = json.loads(report.content)
-            except ValueError:
-                return []
-            return records if isinstance(records, list) else []
-    return []

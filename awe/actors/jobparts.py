@@ -1,8 +1,10 @@
-"""What a JobActor needs besides its messages: its context, ready entries, joining parts."""
+"""What a JobActor needs besides its handlers: its context, ready entries, the workunit rows a
+snapshot writes, a lease's delivery, joining parts."""
 
 from __future__ import annotations
 
 import concurrent.futures
+import json
 import logging
 import shutil
 from collections.abc import Callable
@@ -11,11 +13,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from awe.actors.base import tell_quietly
+from awe.actors.messages import Lease, Undelivered
 from awe.events import EventBus
 from awe.model import lifecycle
-from awe.model.job import Job
+from awe.model.job import Job, Workunit
 from awe.model.lifecycle import Settings
 from awe.model.matching import ReadyEntry
+from awe.store.base import Report
 
 log = logging.getLogger("awe.actors.job")
 
@@ -53,6 +58,72 @@ def ready_entry(job: Job, wuid: str) -> ReadyEntry:
         size=size,
         view=lifecycle.workunit_view(job, task, unit),
     )
+
+
+class UnitTracker:
+    """Which workunit rows a job's next snapshot writes: those changed, and those gone.
+
+    Per task it remembers the workunit list last handed to the store and its wuids; a snapshot
+    writes only workunits marked changed, and forgets those of a replaced list (a recompute).
+    """
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+        self._saved: dict[str, tuple[list[Workunit], set[str]]] = {}
+
+    def collect(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """Rows of workunits changed since the last call, and wuids that are gone."""
+        rows: list[dict[str, Any]] = []
+        removed: list[str] = []
+        for task in self.job.tasks:
+            units = task.workunits
+            saved = self._saved.get(task.id)
+            if saved is None or saved[0] is not units:  # a new list: new split or recompute
+                wuids = {task.wuid(unit) for unit in units}
+                removed.extend(w for w in (saved[1] if saved else ()) if w not in wuids)
+                self._saved[task.id] = (units, wuids)
+            for unit in units:
+                if unit.changed:
+                    rows.append({"wuid": task.wuid(unit), "job_id": self.job.id,
+                                 "taskid": task.id, **unit.to_doc()})  # fmt: skip
+                    unit.changed = False
+        return rows, removed
+
+
+def delivery(ref: Any, cmd: Lease) -> concurrent.futures.Future:
+    """The reply target of a lease: once durable it answers the checkout, if that still waits.
+
+    A lease whose write failed (503), or whose checkout gave up meanwhile (its deadline, a
+    long poll cancelled), reaches no worker: the JobActor releases it again, never left held.
+    """
+    durable: concurrent.futures.Future = concurrent.futures.Future()
+
+    def done(future: concurrent.futures.Future) -> None:
+        error = future.exception()
+        if error is None:
+            try:
+                cmd.pick.reply.set_result(future.result())
+                return
+            except concurrent.futures.InvalidStateError:
+                pass  # the checkout was given up meanwhile
+        tell_quietly(ref, Undelivered(job_id=cmd.job_id, wuid=cmd.wuid, client=cmd.client,
+                                      checkout=cmd.pick.reply, error=error,
+                                      stimulus=cmd.stimulus))  # fmt: skip
+
+    durable.add_done_callback(done)
+    return durable
+
+
+def delivered_outputs(reports: tuple[Report, ...]) -> list[dict[str, Any]]:
+    """The `outputs` part of a report (awe's worker): JSON list of {filename, node, url, size}."""
+    for report in reports:
+        if report.name == "outputs":
+            try:
+                records = json.loads(report.content)
+            except ValueError:
+                return []
+            return records if isinstance(records, list) else []
+    return []
 
 
 def join_parts(job: Job, full_task_id: str) -> None:
