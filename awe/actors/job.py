@@ -370,7 +370,8 @@ class JobActor(Supervised, PooledActor):
             ref, job_id = self.actor_ref, self.job.id
             done.add_done_callback(lambda f: tell_quietly(
                 ref, Durable(job_id=job_id, ok=f.exception() is None)))  # fmt: skip
-            self._waiters.append((done, None))
+            # first: a caller who heard back finds the job gone from the queue, in the store
+            self._waiters.insert(0, (done, None))
         if not (self._dirty or self._waiters):
             return
         waiters, self._waiters = self._waiters, []
