@@ -338,11 +338,12 @@ class PooledActor(pykka.Actor):
                 log.exception("unhandled error in %s", self)
         except BaseException as err:  # noqa: BLE001 - a SystemExit inside an actor stops only it
             log.error("%r in %s: stopping it", err, self)
-            self._stop()
             self.on_crash(f"{err!r} while handling {envelope.message!r}", envelope.message)
+            self._stop()
 
     def on_crash(self, reason: str, message: Any) -> None:
-        """Hook: the actor stopped because a message raised a BaseException."""
+        """Hook: a message raised a BaseException; the actor stops right after this."""
+        reject(getattr(message, "reply", None), internal_error(getattr(message, "stimulus", "")))
 
     def _refuse(self, envelope: Envelope[Any]) -> None:
         if envelope.reply_to is not None:

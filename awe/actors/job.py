@@ -51,7 +51,7 @@ from awe.actors.messages import (
     WakeAt,
 )
 from awe.actors.operate import apply_operation
-from awe.errors import AweError, Unavailable
+from awe.errors import AweError, Internal, Unavailable
 from awe.events import make
 from awe.model import lifecycle, operations, split
 from awe.model.access import check_acl
@@ -86,6 +86,7 @@ class JobActor(Supervised, PooledActor):
         self._orphans: dict[str, tuple[str, float]] = {}  # wuid -> (client, deadline) at start
         self._retire_asked = False  # a finished snapshot's durability is awaited
         self._retiring = False  # told the queue it leaves: every command goes back to it
+        self._crashed = False  # a message raised a BaseException: nothing more is saved
 
     # ---- supervision ----------------------------------------------------------------------
 
@@ -103,9 +104,15 @@ class JobActor(Supervised, PooledActor):
             reject(getattr(message, "reply", None), Unavailable("server is shutting down"))
 
     def on_crash(self, reason: str, message: Any) -> None:
+        """Nothing of this turn is saved (it may be half done), the answers it owed are refused,
+        and the queue restarts the job from the store."""
+        super().on_crash(reason, message)
+        self._crashed = True
+        waiters, self._waiters = self._waiters, []
+        for reply, _ in waiters:
+            reject(reply, Internal("internal error: the job's actor stopped; try again"))
         tell_quietly(self.ctx.queue, JobCrashed(job_id=self.job.id, ref=self.actor_ref,
                                                 reason=reason))  # fmt: skip
-        self.on_refused(message)
 
     # ---- admission and recovery ------------------------------------------------------------
 
@@ -403,5 +410,6 @@ class JobActor(Supervised, PooledActor):
 
     def on_stop(self) -> None:
         """Stopped at shutdown: what changed still goes to the store, its answers with it."""
-        self.on_turn_end()
+        if not self._crashed:
+            self.on_turn_end()
         log.debug("job actor for %s stopped (%s)", self.job.id, self.job.state)

@@ -75,6 +75,21 @@ class ActorFaultTest(AweTestCase):
         self.flush()
         self.assertEqual(self.job(jid)["state"], "completed")
 
+    def test_a_job_actor_killed_by_a_message_answers_it_and_comes_back_from_the_store(
+        self,
+    ) -> None:
+        jid = self.submit(HELLO)["id"]
+        client = self.register()
+        work = self.checkout(client["id"])["data"]
+        with mock.patch("awe.actors.job.lifecycle.report", side_effect=SystemExit("planted")):
+            killed = self.report(work["wuid"], client["id"])
+        self.assertEqual(killed["_code"], 500)
+        self.assertIn(killed["_headers"]["X-Request-Id"], killed["error"][0])
+        job = self.job(jid)  # restarted from the store, its lease kept
+        self.assertEqual((job["state"], job["registered"]), ("in-progress", True))
+        self.assertEqual(self.report(work["wuid"], client["id"])["data"], "ok")
+        self.assertEqual(self.job(jid)["state"], "completed")
+
     def test_a_job_actor_that_died_is_restarted_from_the_store(self) -> None:
         jid = self.submit(chain(2))["id"]
         client = self.register()
