@@ -75,9 +75,13 @@ class JobActor(PooledActor):
     # ---- admission ------------------------------------------------------------------------
 
     def admit(self, reply: Reply | None = None) -> None:
-        """A new job: durable first, then its ready workunits go to the queue."""
+        """A new job: durable first, then its ready workunits go to the queue.
+
+        The answer is the job as it was before it was queued (`init`), as AWE answers it.
+        """
+        before = self._public()
         effects = lifecycle.admit(self.job, now(), self.ctx.settings)
-        self._commit(effects, reply, answer=lambda: self._public())
+        self._commit(effects, reply, answer=before)
         log.info("job %s (jid %s) submitted: %d task(s)", self.job.id, self.job.jid,
                  len(self.job.tasks))  # fmt: skip
 
