@@ -37,8 +37,11 @@ def mgrast_like(
         "tasks": [
             {
                 "taskid": "0",
-                "cmd": {"name": "awe_qc.pl", "args": f"-input=@{raw} -out_prefix={job}.075",
-                        "description": "qc_stats"},  # fmt: skip
+                "cmd": {
+                    "name": "awe_qc.pl",
+                    "args": f"-input=@{raw} -out_prefix={job}.075",
+                    "description": "qc_stats",
+                },
                 "dependsOn": [],
                 "inputs": {raw: {"host": shock, "node": upload_node}},
                 "outputs": {qc: _node(shock, delete=True, attrfile=f"{qc}.json")},
@@ -47,8 +50,11 @@ def mgrast_like(
             },
             {
                 "taskid": "1",
-                "cmd": {"name": "awe_preprocess.pl", "args": f"-input=@{raw}",
-                        "description": "preprocess"},  # fmt: skip
+                "cmd": {
+                    "name": "awe_preprocess.pl",
+                    "args": f"-input=@{raw}",
+                    "description": "preprocess",
+                },
                 "dependsOn": [],
                 "inputs": {raw: {"host": shock, "node": upload_node}},
                 "outputs": {passed: _node(shock, attrfile=f"{passed}.json")},
@@ -57,8 +63,11 @@ def mgrast_like(
             },
             {
                 "taskid": "2",
-                "cmd": {"name": "awe_genecalling.pl", "args": f"-input=@{passed}",
-                        "description": "genecalling"},  # fmt: skip
+                "cmd": {
+                    "name": "awe_genecalling.pl",
+                    "args": f"-input=@{passed}",
+                    "description": "genecalling",
+                },
                 "dependsOn": ["1"],
                 "inputs": {passed: _node(shock, origin="1")},
                 "outputs": {coding: _node(shock, attrfile="userattr.json")},

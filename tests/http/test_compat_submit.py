@@ -24,7 +24,9 @@ class SubmitAnswerTest(AweTestCase):
         self.assertTrue(all(o["node"] == "-" for t in answer["tasks"] for o in t["outputs"]))
         # ... while the job itself went on: tasks 0 and 1 are queued once their nodes exist
         job = self.wait_for_job(answer["id"], lambda j: j["state"] == "queued")
-        self.assertEqual([t["state"] for t in job["tasks"]], ["queued", "queued", "pending", "pending"])
+        self.assertEqual(
+            [t["state"] for t in job["tasks"]], ["queued", "queued", "pending", "pending"]
+        )
 
     def test_a_job_whose_tasks_are_all_skipped_answers_init_and_completes(self) -> None:
         answer = self.submit(all_skipped(self.shock.url, self.upload))
