@@ -12,8 +12,8 @@ import tornado.ioloop
 
 from awe.errors import AweError, NotFound, NotImplementedOp
 from awe.http.base import APIHandler, UploadHandler
+from awe.model.compat import parse_submission
 from awe.model.job import public_job
-from awe.model.jobscript import parse_job_script
 from awe.model.times import normalise_date, now
 from awe.store import check_field
 from awe.store.base import JobQuery
@@ -53,7 +53,7 @@ class JobsHandler(UploadHandler):
             raise AweError("No job script or awf is submitted")
         token = self.request.headers.get("Datatoken") or None
         parse = functools.partial(
-            parse_job_script, script, job_id=str(uuid.uuid4()), now=now(), owner=user,
+            parse_submission, script, job_id=str(uuid.uuid4()), now=now(), owner=user,
             datatoken=token,
         )  # fmt: skip
         loop = tornado.ioloop.IOLoop.current()  # a 16 MiB script must not stall other requests

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from awe.errors import AweError
-from awe.model import split
+from awe.model import split, updates
 from awe.model.ids import task_id
 from awe.model.job import (
     ACTIVE_JOB_STATES,
@@ -135,6 +135,10 @@ def enqueue_ready_tasks(job: Job, now: str, settings: Settings, effects: Effects
             if task.skip == 1 and _skippable(task):
                 task.state = task_next(task.state, "skip")
                 recount(job)
+            elif (problem := updates.locate(job, task)) is not None:
+                reason = f"failed enqueuing task {task.id}, err={problem}"
+                suspend(job, reason, now, effects, lastfailed=task.id)
+                return
             elif settings.create_shock_nodes and missing_nodes(task):
                 if task.id not in effects.create_nodes:
                     effects.create_nodes.append(task.id)

@@ -7,7 +7,7 @@ failing workunit suspends its job): they change the job in place and return `Eff
 from __future__ import annotations
 
 from awe.errors import AweError
-from awe.model import dag
+from awe.model import dag, updates
 from awe.model.ids import task_id
 from awe.model.job import (
     ACTIVE_JOB_STATES,
@@ -96,6 +96,7 @@ def _reset_task(task: Task) -> None:
         if entry.get("origin"):
             entry["node"], entry["url"] = "-", ""
             entry.pop("size", None)
+    updates.reset(task)
     for out in task.outputs:  # a Shock node holds one upload: a recomputed task needs new ones
         if out.pop("node_created", False):
             out["node"], out["url"] = "-", ""

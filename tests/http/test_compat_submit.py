@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from tests.http.compat_scripts import all_skipped, mgrast_like
 from tests.http.harness import AweTestCase
 from tests.worker.shock_fixture import ShockFixture
@@ -35,3 +37,12 @@ class SubmitAnswerTest(AweTestCase):
         job = self.job(answer["id"])
         self.assertEqual(job["state"], "completed")
         self.assertEqual([t["state"] for t in job["tasks"]], ["user_skipped"] * 3)
+
+    def test_an_update_output_without_origin_is_a_400_in_awes_words(self) -> None:
+        script = mgrast_like(self.shock.url, self.upload)
+        del script["tasks"][3]["outputs"]["mgm4711.3.350.genecalling.coding.faa"]["origin"]
+        answer = self.call("POST", "/job", {"upload": json.dumps(script)})
+        self.assertEqual(answer["_code"], 400)
+        (message,) = answer["error"]
+        self.assertTrue(message.startswith("error parsing job, error=update output "), message)
+        self.assertTrue(message.endswith("_3 is missing required origin"), message)
