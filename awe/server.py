@@ -71,7 +71,9 @@ class AweServer:
         ).proxy()
         # set before any message is sent, so every actor sees both refs
         context.queue, context.registry = self.queue, self.registry
-        self.services = Services(config, self.queue, self.registry, store, self.executor)
+        self.services = Services(
+            config, self.queue, self.registry, store, self.executor, self.snapshots
+        )
 
     def recover(self) -> int:
         """Give every unfinished job of the store its JobActor back (D3)."""

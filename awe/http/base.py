@@ -35,6 +35,7 @@ class Services:
     registry: Any
     store: Store
     executor: Any  # runs blocking store reads off the IOLoop
+    snapshots: Any = None  # the store's one writer: full deletion and imports go through it
 
 
 class APIHandler(tornado.web.RequestHandler):

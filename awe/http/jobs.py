@@ -151,8 +151,15 @@ class JobsHandler(UploadHandler):
             *(self.ask(queue.operate, j, "delete", None, doc) for j, doc in targets),
             return_exceptions=True,
         )
-        deleted = sum(1 for r in results if not isinstance(r, BaseException))
-        self.reply(f"deleted {deleted} {label} jobs")
+        done = [
+            j
+            for (j, _), r in zip(targets, results, strict=True)
+            if not isinstance(r, BaseException)
+        ]
+        if self.flag("full"):
+            for job_id in done:
+                await self.ask(self.services.snapshots.purge, job_id)
+        self.reply(f"deleted {len(done)} {label} jobs")
 
 
 class JobHandler(APIHandler):
@@ -244,7 +251,13 @@ class JobHandler(APIHandler):
             self.check_acl(stored, "delete")
         if self.flag("suspend") and (stored or {}).get("state") != "suspend":
             raise AweError(f"job {job_id} is not suspended: nothing deleted")
-        answer = await self.ask(self.services.queue.operate, job_id, "delete", None, stored)
+        full = self.flag("full")
+        if full and (stored or {}).get("state") == "deleted":
+            answer = f"job deleted: {job_id}"  # only its document is left to remove
+        else:
+            answer = await self.ask(self.services.queue.operate, job_id, "delete", None, stored)
+        if full:  # AWE v0.9.30: the document goes too, with its workunits and reports
+            await self.ask(self.services.snapshots.purge, job_id)
         self.reply(answer)
 
 
