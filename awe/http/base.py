@@ -141,7 +141,8 @@ class APIHandler(tornado.web.RequestHandler):
             return PUBLIC
         scheme, _, credential = header.partition(" ")
         tokens = self.config.auth.tokens
-        if scheme.lower() in ("bearer", "oauth") and credential in tokens:
+        bearers = ("bearer", "oauth", *self.config.auth.oauth_bearers)  # AWE's oauth_bearers
+        if scheme.lower() in bearers and credential in tokens:
             return tokens[credential]
         if scheme.lower() == "basic":
             try:
