@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlparse
 
 from awe.actors.base import PooledActor, Reply, reject, resolve, tell_quietly
 from awe.errors import AweError
-from awe.model import lifecycle, operations, split
+from awe.model import expiration, lifecycle, operations, split
 from awe.model.job import (
     ACTIVE_JOB_STATES,
     FINISHED_JOB_STATES,
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 
 # On a job that is not in the queue these change its document only: it is not run again
-DOCUMENT_ONLY_OPS = frozenset({"suspend", "clientgroup", "priority"})
+DOCUMENT_ONLY_OPS = frozenset({"suspend", "clientgroup", "priority", "pipeline", "expiration"})
 
 
 @dataclass
@@ -209,7 +209,8 @@ class JobActor(PooledActor):
         resolve(reply, (self._public(), dict(self.job.acl)))
 
     def operate(self, op: str, arg: Any, reply: Reply | None = None) -> None:
-        """suspend, resume, resubmit, recompute, clientgroup, priority, delete (spec 4.7)."""
+        """suspend, resume, resubmit, recompute, clientgroup, priority, pipeline, expiration,
+        delete (spec 4.7, v0.9.30)."""
         job, settings, at = self.job, self.ctx.settings, now()
         try:
             if op == "suspend":
@@ -231,6 +232,13 @@ class JobActor(PooledActor):
             elif op == "priority":
                 effects = operations.set_priority(job, arg)
                 answer = f"job priority updated: {job.id} to {job.priority}"
+            elif op == "pipeline":
+                effects = operations.set_pipeline(job, arg)
+                answer = f"job pipeline updated: {job.id} to {arg}"
+            elif op == "expiration":
+                effects = Effects()
+                when = expiration.go_time(expiration.set_expiration(job, arg, at))
+                answer = f"expiration '{when}' set for job: {job.id}"
             elif op == "delete":
                 effects = operations.delete(job, at)
                 answer = f"job deleted: {job.id}"

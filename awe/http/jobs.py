@@ -12,6 +12,7 @@ import tornado.ioloop
 
 from awe.errors import AweError, NotFound, NotImplementedOp
 from awe.http.base import APIHandler, UploadHandler
+from awe.model import expiration
 from awe.model.compat import parse_submission
 from awe.model.job import public_job
 from awe.model.times import normalise_date, now
@@ -33,7 +34,10 @@ def is_field(name: str) -> bool:
     return True
 
 
-JOB_OPS = ("suspend", "resume", "resubmit", "recover", "recompute", "clientgroup", "priority")
+JOB_OPS = (
+    "suspend", "resume", "resubmit", "recover", "recompute", "clientgroup", "priority",
+    "pipeline", "expiration",
+)  # fmt: skip
 
 
 class JobsHandler(UploadHandler):
@@ -209,7 +213,7 @@ class JobHandler(APIHandler):
         }
 
     async def put(self, job_id: str) -> None:
-        op, arg = self._operation()
+        op, arg = self._operation(job_id)
         stored = await self._stored(job_id)
         if stored is not None:
             self.check_acl(stored, "write")
@@ -218,7 +222,7 @@ class JobHandler(APIHandler):
         answer = await self.ask(self.services.queue.operate, job_id, op, arg, stored)
         self.reply(answer)
 
-    def _operation(self) -> tuple[str, Any]:
+    def _operation(self, job_id: str) -> tuple[str, Any]:
         present = [op for op in JOB_OPS if self.flag(op)]
         if not present:
             raise AweError("requested job operation not supported")
@@ -234,6 +238,15 @@ class JobHandler(APIHandler):
             arg = self.arg("clientgroup") or ""
             if not arg:
                 raise AweError("lacking clientgroup name")
+        elif op in ("pipeline", "expiration"):
+            arg = self.arg(op) or ""
+            if not arg:
+                raise AweError(f"lacking {op} value")
+            if op == "expiration" and not expiration.valid(arg):
+                raise AweError(
+                    f"failed to set the expiration for job: {job_id} "
+                    f"expiration format '{arg}' is invalid"
+                )
         elif op == "priority":
             arg = self.int_arg("priority", 0)
             if arg < 1:

@@ -195,6 +195,7 @@ class Job:
     lastfailed: str = ""
     resumed: int = 0
     acl: dict[str, Any] = field(default_factory=dict)
+    expiration: str = ZERO_TIME  # v0.9.30: when a finished job is removed (zero: never)
 
     def task(self, full_task_id: str) -> Task | None:
         for task in self.tasks:
@@ -220,6 +221,7 @@ class Job:
             "lastfailed": self.lastfailed,
             "resumed": self.resumed,
             "acl": copy.deepcopy(self.acl),
+            "expiration": self.expiration,
         }
 
     @classmethod
@@ -236,6 +238,7 @@ class Job:
             lastfailed=doc.get("lastfailed", ""),
             resumed=doc.get("resumed", 0),
             acl=copy.deepcopy(doc.get("acl") or {}),
+            expiration=doc.get("expiration") or ZERO_TIME,
         )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from awe.errors import AweError
-from awe.model import split, updates
+from awe.model import expiration, split, updates
 from awe.model.ids import task_id
 from awe.model.job import (
     ACTIVE_JOB_STATES,
@@ -39,6 +39,9 @@ class Settings:
     # AWE pre-creates each Shock output's node before enqueueing a task (spec 5.1 step 4), so
     # workers (v0.9 ones too) upload into it, and the ranks of a split task into its parts
     create_shock_nodes: bool = False
+    # v0.9.30: the expiration a job gets when it completes without one (`<N><M|H|D>`, "" never)
+    global_expire: str = ""
+    pipeline_expire: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -147,7 +150,7 @@ def enqueue_ready_tasks(job: Job, now: str, settings: Settings, effects: Effects
                 _enqueue_task(job, task, now, settings, effects)
             progressed = True
     if job.remaintasks == 0 and job.state != JobState.COMPLETED:
-        _complete_job(job, now)
+        _complete_job(job, now, settings)
 
 
 def missing_nodes(task: Task) -> list[dict[str, Any]]:
@@ -364,12 +367,13 @@ def _complete_task(job: Job, task: Task, now: str, settings: Settings, effects: 
     recount(job)
     enqueue_ready_tasks(job, now, settings, effects)
     if job.remaintasks == 0 and job.state != JobState.COMPLETED:
-        _complete_job(job, now)
+        _complete_job(job, now, settings)
 
 
-def _complete_job(job: Job, now: str) -> None:
+def _complete_job(job: Job, now: str, settings: Settings) -> None:
     job.state = job_next(job.state, "complete")
     job.info["completedtime"] = now
+    expiration.on_completion(job, now, settings.global_expire, settings.pipeline_expire)
 
 
 def _closed(job: Job, task: Task) -> bool:

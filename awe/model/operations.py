@@ -1,4 +1,5 @@
-"""Operations on a whole job: resume, recompute, delete, recover, resubmit, clientgroup, priority.
+"""Operations on a whole job: resume, recompute, delete, recover, resubmit, clientgroup, priority,
+pipeline.
 
 Pure functions like those of `lifecycle` (which holds the workunit flow and `suspend`, since a
 failing workunit suspends its job): they change the job in place and return `Effects`.
@@ -150,6 +151,12 @@ def set_clientgroups(job: Job, names: str) -> Effects:
         if task.state not in DONE_TASK_STATES:
             task.clientgroups = ""
     return _reindex(job)
+
+
+def set_pipeline(job: Job, name: str) -> Effects:
+    """`info.pipeline` names the job's pipeline: listings, ?distinct and expiration defaults use it."""
+    job.info["pipeline"] = name
+    return Effects()
 
 
 def set_priority(job: Job, priority: int) -> Effects:
