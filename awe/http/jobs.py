@@ -15,6 +15,7 @@ from awe.http.base import APIHandler, UploadHandler
 from awe.model import expiration
 from awe.model.compat import parse_submission
 from awe.model.job import public_job
+from awe.model.jobimport import import_document
 from awe.model.times import normalise_date, now
 from awe.store import check_field
 from awe.store.base import JobQuery
@@ -52,6 +53,10 @@ class JobsHandler(UploadHandler):
         content_type = self.request.headers.get("Content-Type", "")
         if not content_type.startswith("multipart/form-data"):
             raise AweError("No job file is submitted")
+        imported = self.file("import")
+        if imported is not None:
+            self.reply(await self._import(imported, user))
+            return
         script = self.file("upload")
         if script is None:
             raise AweError("No job script or awf is submitted")
@@ -63,6 +68,13 @@ class JobsHandler(UploadHandler):
         loop = tornado.ioloop.IOLoop.current()  # a 16 MiB script must not stall other requests
         job = await loop.run_in_executor(self.services.executor, parse)
         self.reply(await self.ask(self.services.queue.submit, job))
+
+    async def _import(self, raw: bytes, owner: str) -> dict[str, Any]:
+        """AWE v0.9.30's `import`: a finished job's document is stored, not run."""
+        convert = functools.partial(import_document, raw, owner=owner, now=now())
+        loop = tornado.ioloop.IOLoop.current()
+        doc = await loop.run_in_executor(self.services.executor, convert)
+        return public_job(await self.ask(self.services.snapshots.insert, doc), registered=False)
 
     async def get(self) -> None:
         user = self.require("read")
