@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlparse
 
 from awe.actors.base import PooledActor, Reply, reject, resolve, tell_quietly
 from awe.errors import AweError
-from awe.model import expiration, lifecycle, operations, split
+from awe.model import compat, expiration, lifecycle, operations, split
 from awe.model.job import (
     ACTIVE_JOB_STATES,
     FINISHED_JOB_STATES,
@@ -168,6 +168,10 @@ class JobActor(PooledActor):
             reject(reply, err)
             return
         resolve(reply, lifecycle.workunit_view(self.job, task, unit))
+
+    def overview(self, workunits: bool = False, reply: Reply | None = None) -> None:
+        """This job's counts for `GET /queue`, and its workunits in the queue for `GET /work`."""
+        resolve(reply, compat.job_overview(self.job, workunits))
 
     # ---- Shock output nodes ---------------------------------------------------------------
 

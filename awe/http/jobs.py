@@ -12,7 +12,7 @@ import tornado.ioloop
 
 from awe.errors import AweError, NotFound, NotImplementedOp
 from awe.http.base import APIHandler, UploadHandler
-from awe.model import expiration
+from awe.model import compat, expiration
 from awe.model.compat import parse_submission
 from awe.model.job import public_job
 from awe.model.jobimport import import_document
@@ -78,6 +78,9 @@ class JobsHandler(UploadHandler):
 
     async def get(self) -> None:
         user = self.require("read")
+        if self.flag("distinct"):
+            self.reply(await self._distinct(user))
+            return
         limit = self.int_arg("limit", self.config.queue.page_size)
         offset = self.int_arg("offset", 0)
         limit = self.config.queue.page_size if limit <= 0 else limit
@@ -106,6 +109,18 @@ class JobsHandler(UploadHandler):
         registered = set(live["registered"])
         jobs = [public_job(doc, doc["id"] in registered) for doc in docs]
         self.reply(jobs, limit=limit, offset=offset, total_count=total)
+
+    async def _distinct(self, user: str) -> list[Any]:
+        """`?distinct=<info field>`: the values AWE's monitor offers as filters (v0.9.30)."""
+        name = self.arg("distinct") or ""
+        if name not in compat.DISTINCT_FIELDS:
+            raise AweError(f"unable to run distinct query on non-indexed info field: {name}")
+        query = JobQuery(readable_by=None if self.is_admin(user) else user)
+        if self.flag("query"):
+            query.filters = self._filters()
+            query.date_start = self._date("date_start")
+            query.date_end = self._date("date_end")
+        return await self.read_store(self.services.store.distinct, f"info.{name}", query)
 
     def _filters(self) -> dict[str, list[str]]:
         filters: dict[str, list[str]] = {}
@@ -201,7 +216,7 @@ class JobHandler(APIHandler):
         self.reply(doc)
 
     async def _perf(self, doc: dict[str, Any]) -> dict[str, Any]:
-        """JobPerf (spec 9.1) from the job's own dates and the workers' perf reports."""
+        """AWE's JobPerf (spec 9.1) from the job's own dates and the workers' perf reports."""
         stored = await self.read_store(self.services.store.job_reports, doc["id"], "perf")
         work_stats: dict[str, Any] = {}
         for wuid, raw in sorted(stored.items()):
@@ -209,20 +224,7 @@ class JobHandler(APIHandler):
                 work_stats[wuid] = json.loads(raw)
             except ValueError:
                 work_stats[wuid] = {"raw": raw.decode(errors="replace")}
-        task_stats = {
-            t["taskid"]: {"queued": t["createddate"], "start": t["starteddate"],
-                          "end": t["completeddate"], "computetime": t["computetime"]}
-            for t in doc.get("tasks", [])
-        }  # fmt: skip
-        info = doc.get("info", {})
-        return {
-            "id": doc["id"],
-            "queued": info.get("submittime"),
-            "start": info.get("startedtime"),
-            "end": info.get("completedtime"),
-            "task_stats": task_stats,
-            "work_stats": work_stats,
-        }
+        return compat.perf_doc(doc, work_stats)
 
     async def put(self, job_id: str) -> None:
         op, arg = self._operation(job_id)

@@ -246,9 +246,20 @@ def public_job(doc: dict[str, Any], registered: bool) -> dict[str, Any]:
     """A stored job document as users see it: secrets and ACL removed, `registered` set."""
     out = {k: v for k, v in doc.items() if k != "acl"}
     out["info"] = public_info(doc.get("info") or {})
-    out["tasks"] = [{**t, "cmd": public_cmd(t.get("cmd") or {})} for t in doc.get("tasks") or []]
+    out["tasks"] = [
+        {**t, "cmd": public_cmd(t.get("cmd") or {}), **{k: sized(t.get(k)) for k in IO_LISTS}}
+        for t in doc.get("tasks") or []
+    ]
     out["registered"] = registered
     return out
+
+
+IO_LISTS = ("inputs", "outputs", "predata")
+
+
+def sized(ios: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """IO entries with `size` (0 until known): AWE always sends it and its monitor reads it."""
+    return [{**io, "size": io.get("size") or 0} for io in ios or []]
 
 
 def public_info(info: dict[str, Any]) -> dict[str, Any]:

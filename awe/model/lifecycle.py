@@ -25,6 +25,7 @@ from awe.model.job import (
     Workunit,
     public_cmd,
     public_info,
+    sized,
 )
 from awe.model.times import ZERO_TIME
 from awe.model.transitions import job_next, task_next, work_next
@@ -86,9 +87,9 @@ def workunit_view(job: Job, task: Task, unit: Workunit) -> dict[str, Any]:
     return {
         "wuid": task.wuid(unit),
         "info": {**public_info(job.info), "clientgroups": effective_clientgroups(job, task)},
-        "inputs": copy.deepcopy(task.inputs),
-        "outputs": outputs,
-        "predata": copy.deepcopy(task.predata),
+        "inputs": sized(copy.deepcopy(task.inputs)),
+        "outputs": sized(outputs),
+        "predata": sized(copy.deepcopy(task.predata)),
         "cmd": public_cmd(task.cmd),
         "app": None,
         "rank": unit.rank,
