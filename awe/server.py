@@ -24,7 +24,7 @@ from awe import __version__
 from awe.actors.base import PooledActor, ask, ask_sync, new_reply, tell_quietly
 from awe.actors.clients import ClientRegistryActor
 from awe.actors.job import JobActor, JobContext
-from awe.actors.messages import CloseQueue, RecoverJobs, Sweep
+from awe.actors.messages import CloseQueue, Purge, RecoverJobs, Sweep
 from awe.actors.queue import QueueActor
 from awe.actors.snapshots import SnapshotActor
 from awe.actors.supervision import Supervisor, exit_process
@@ -60,6 +60,8 @@ class AweServer:
             max_work_failure=config.queue.max_work_failure,
             datastore_url=root.as_uri(),
             create_shock_nodes=config.datastore.create_shock_nodes,
+            global_expire=config.expiration.global_expire,
+            pipeline_expire=dict(config.expiration.pipeline_expire),
         )
         self.io_pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="shock")
         shock = ShockClient(
@@ -95,7 +97,13 @@ class AweServer:
             self.supervisor.watch(name, ref)
         self.supervisor.start()
         self.services = Services(
-            config, self.queue, self.registry, store, self.executor, events=self.events
+            config,
+            self.queue,
+            self.registry,
+            store,
+            self.executor,
+            self.snapshots,
+            events=self.events,
         )
 
     def recover(self) -> int:
@@ -115,6 +123,26 @@ class AweServer:
         at = at or now()
         tell_quietly(self.registry, Sweep(at=at, stimulus="sweep"))
         tell_quietly(self.queue, Sweep(at=at, stimulus="sweep"))
+
+    def reap(self, at: str | None = None) -> list[str]:
+        """Remove finished jobs whose expiration passed, as AWE v0.9.30's reaper (blocking)."""
+        at = at or now()
+        try:
+            expired = self.store.expired_job_ids(at)
+        except StoreUnavailable as err:
+            log.warning("expiration reaper: %s; trying again next round", err)
+            return []
+        removed = []
+        for job_id in expired:
+            try:
+                purge = Purge(job_id=job_id, expired_before=at, stimulus="expiration",
+                              reply=new_reply())  # fmt: skip
+                if ask_sync(self.snapshots, purge, timeout=60):
+                    removed.append(job_id)
+                    log.info("job %s expired: removed from the store", job_id)
+            except Exception as err:  # noqa: BLE001 - the next round tries again
+                log.warning("expiration reaper: job %s not removed: %s", job_id, err)
+        return removed
 
     def stop(self) -> None:
         """Stop job actors first (their last snapshots go out), then flush and close the store."""
@@ -190,6 +218,9 @@ def serve(config: ServerConfig) -> None:
     interval_ms = max(100, int(config.queue.client_check_interval_s * 1000))
     sweeper = tornado.ioloop.PeriodicCallback(server.sweep, interval_ms)
     sweeper.start()
+    reaper_ms = config.expiration.reaper_interval_min * 60_000
+    reaper = tornado.ioloop.PeriodicCallback(lambda: server.executor.submit(server.reap), reaper_ms)
+    reaper.start()
 
     async def wind_down() -> None:
         """No new connections; waiting checkouts are answered (workers idle) before the stop."""
@@ -213,6 +244,7 @@ def serve(config: ServerConfig) -> None:
              config.data_dir.resolve())  # fmt: skip
     loop.start()
     sweeper.stop()
+    reaper.stop()
     http.stop()
     server.stop()
     log.info("awe-server stopped cleanly")

@@ -20,7 +20,6 @@ from awe.actors.messages import (
     ControlClient,
     DropWaiter,
     FillStatus,
-    FillWorkunits,
     GetClient,
     GetSecret,
     Heartbeat,
@@ -207,12 +206,6 @@ class ClientRegistryActor(SingletonActor):
     def _fill_status(self, cmd: FillStatus) -> None:
         cmd.status["workunits"]["checkout"] = len(self._reg.leases)
         resolve(cmd.reply, cmd.status)
-
-    @handles(FillWorkunits)
-    def _fill_workunits(self, cmd: FillWorkunits) -> None:
-        leased = [{"wuid": w, "state": "checkout", "client": c}
-                  for w, c in self._reg.leases.items()]  # fmt: skip
-        resolve(cmd.reply, cmd.ready + leased)
 
     # ---- control --------------------------------------------------------------------------
 

@@ -33,6 +33,7 @@ from awe.actors.messages import (
     JobChanged,
     JobCommand,
     JobCrashed,
+    JobOverview,
     Lease,
     LeaseChanged,
     NodesCreated,
@@ -53,7 +54,7 @@ from awe.actors.messages import (
 from awe.actors.operate import apply_operation
 from awe.errors import AweError, Internal, Unavailable
 from awe.events import make
-from awe.model import lifecycle, operations, split
+from awe.model import compat, lifecycle, operations, split
 from awe.model.access import check_acl
 from awe.model.effects import Effects
 from awe.model.job import FINISHED_JOB_STATES, HISTORY_SIZE, Job, JobState, public_job
@@ -118,9 +119,13 @@ class JobActor(Supervised, PooledActor):
 
     @handles(Admit)
     def _admit(self, cmd: Admit) -> None:
-        """A new job: durable first, then its ready workunits go to the queue."""
+        """A new job: durable first, then its ready workunits go to the queue.
+
+        The answer is the job as it was before it was queued (`init`), as AWE answers it.
+        """
+        before = self._public()
         self._commit(lifecycle.admit(self.job, now(), self.ctx.settings), cmd.stimulus)
-        self._answer(cmd, self._public())
+        self._answer(cmd, before)
         log.info("job %s (jid %s) submitted: %d task(s)", self.job.id, self.job.jid,
                  len(self.job.tasks))  # fmt: skip
 
@@ -232,6 +237,11 @@ class JobActor(Supervised, PooledActor):
             self._answer(cmd, token)
         else:
             self._answer(cmd, dict((task.cmd.get("environ") or {}).get("private") or {}))
+
+    @handles(JobOverview)
+    def _overview(self, cmd: JobOverview) -> None:
+        """This job's counts for `GET /queue`, and its workunits in the queue for `GET /work`."""
+        self._answer(cmd, compat.job_overview(self.job, cmd.workunits))
 
     @handles(GetWorkunit)
     def _workunit(self, cmd: GetWorkunit) -> None:

@@ -51,11 +51,6 @@ class QueueStatus(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class ListWorkunits(Command):
-    pass
-
-
-@dataclass(frozen=True, kw_only=True)
 class SuspendQueue(Command):
     suspended: bool
 
@@ -168,6 +163,14 @@ class GetJob(JobCommand):
     """Answers (view, acl): the job as users see it, or its history when `history`."""
 
     history: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobOverview(JobCommand):
+    """The job's counts for `GET /queue` (and its workunits in the queue for `GET /work`);
+    None once the job left the queue."""
+
+    workunits: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -343,11 +346,6 @@ class FillStatus(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class FillWorkunits(Command):
-    ready: list[dict[str, Any]]
-
-
-@dataclass(frozen=True, kw_only=True)
 class Settled(Command):
     """Releases or reattaches the registry asked for are durable: answer `answer`."""
 
@@ -380,6 +378,22 @@ class Sync(Command):
 
     job_id: str
     waiters: list[Waiter] = field(default_factory=list, repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Purge(Command):
+    """Remove a job from the store for good (`?full`, the expiration reaper), after every
+    pending write; with `expired_before` only if the stored job is still expired by then."""
+
+    job_id: str
+    expired_before: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Insert(Command):
+    """Store a job that must not exist yet (`POST /job` with `import`), never overwriting one."""
+
+    doc: dict[str, Any] = field(repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)

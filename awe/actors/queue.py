@@ -25,12 +25,10 @@ from awe.actors.messages import (
     CloseQueue,
     DropWaiter,
     FillStatus,
-    FillWorkunits,
     JobChanged,
     JobCommand,
     JobCrashed,
     Lease,
-    ListWorkunits,
     Loaded,
     Pick,
     QueueStatus,
@@ -313,9 +311,3 @@ class QueueActor(SingletonActor):
             "waiting_checkouts": len(self._waiters),
         }
         self.ctx.registry.tell(FillStatus(status=status, reply=cmd.reply, stimulus=cmd.stimulus))
-
-    @handles(ListWorkunits)
-    def _workunits(self, cmd: ListWorkunits) -> None:
-        """Ready workunits; the registry adds the leased ones (GET /work)."""
-        ready = [{**e.view, "state": "queued"} for e in self._ready.entries()]
-        self.ctx.registry.tell(FillWorkunits(ready=ready, reply=cmd.reply, stimulus=cmd.stimulus))

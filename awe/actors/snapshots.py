@@ -18,8 +18,9 @@ from collections.abc import Callable
 from typing import Any
 
 from awe.actors.base import SingletonActor, handles, reject, resolve, tell_quietly
-from awe.actors.messages import Flush, Retry, Save, Sync, Waiter
-from awe.errors import Unavailable
+from awe.actors.messages import Flush, Insert, Purge, Retry, Save, Sync, Waiter
+from awe.errors import AweError, Unavailable
+from awe.model.expiration import still_expired
 from awe.store.base import Batch, Report, Store
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,43 @@ class SnapshotActor(SingletonActor):
         if msg.reply is not None:
             self._waiters.append((msg.reply, None))
         self._flush()
+
+    @handles(Purge)
+    def _purge(self, msg: Purge) -> None:
+        """Answers whether the job was removed (the reaper's job may have been recomputed)."""
+        if not self._write_pending(msg):
+            return
+        try:
+            if msg.expired_before is not None:
+                if not still_expired(self._store.get_job(msg.job_id), msg.expired_before):
+                    resolve(msg.reply, False)
+                    return
+            resolve(msg.reply, self._store.delete_job(msg.job_id))
+        except Exception as err:  # noqa: BLE001 - any store failure: not deleted, say so
+            raise Unavailable(f"store unavailable, job {msg.job_id} not deleted: {err}") from err
+
+    @handles(Insert)
+    def _insert(self, msg: Insert) -> None:
+        if not self._write_pending(msg):
+            return
+        job_id = msg.doc["id"]
+        try:
+            exists = self._store.get_job(job_id) is not None
+            if not exists:
+                self._store.save_batch(Batch(jobs=[msg.doc]))
+        except Exception as err:  # noqa: BLE001 - any store failure: not saved, say so
+            raise Unavailable(f"store unavailable, job not imported: {err}") from err
+        if exists:
+            raise AweError(f"job {job_id} already exists")
+        resolve(msg.reply, msg.doc)
+
+    def _write_pending(self, msg: Purge | Insert) -> bool:
+        """Write what is buffered first; False (and the message refused) if that failed."""
+        self._flush()
+        if self._jobs or self._reports or self._units or self._removed:
+            reject(msg.reply, Unavailable("store unavailable, earlier changes not saved yet"))
+            return False
+        return True
 
     @handles(Retry)
     def _retry(self, msg: Retry) -> None:

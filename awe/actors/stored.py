@@ -14,6 +14,7 @@ from awe.actors.messages import (
     GetJob,
     GetWorkunit,
     JobCommand,
+    JobOverview,
     OperateJob,
     Reattach,
     Release,
@@ -33,6 +34,9 @@ def answer_at_once(cmd: JobCommand) -> bool:
     """Commands about leases, which a job without an actor does not have; True when answered."""
     if isinstance(cmd, Release | Reattach):
         resolve(cmd.reply, False)
+        return True
+    if isinstance(cmd, JobOverview):  # it left the queue: no share of it
+        resolve(cmd.reply, None)
         return True
     if not isinstance(cmd, GetJob | GetWorkunit | OperateJob | ApplyReport | Secret):
         resolve(cmd.reply, None)  # a job's own messages (ticks, nodes) have nothing left to do

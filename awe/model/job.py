@@ -199,6 +199,7 @@ class Job:
     acl: dict[str, Any] = field(default_factory=dict)
     # the last HISTORY_SIZE events of the job (awe.events.Event as JSON), oldest first
     history: list[dict[str, Any]] = field(default_factory=list)
+    expiration: str = ZERO_TIME  # v0.9.30: when a finished job is removed (zero: never)
 
     def task(self, full_task_id: str) -> Task | None:
         for task in self.tasks:
@@ -225,6 +226,7 @@ class Job:
             "resumed": self.resumed,
             "acl": copy.deepcopy(self.acl),
             "history": list(self.history),  # events are never changed once made
+            "expiration": self.expiration,
         }
 
     @classmethod
@@ -242,6 +244,7 @@ class Job:
             resumed=doc.get("resumed", 0),
             acl=copy.deepcopy(doc.get("acl") or {}),
             history=list(doc.get("history") or []),
+            expiration=doc.get("expiration") or ZERO_TIME,
         )
 
     def remember(self, events: list[dict[str, Any]]) -> None:
@@ -259,9 +262,20 @@ def public_job(doc: dict[str, Any], registered: bool) -> dict[str, Any]:
     """
     out = {k: v for k, v in doc.items() if k not in ("acl", "history")}
     out["info"] = public_info(doc.get("info") or {})
-    out["tasks"] = [{**t, "cmd": public_cmd(t.get("cmd") or {})} for t in doc.get("tasks") or []]
+    out["tasks"] = [
+        {**t, "cmd": public_cmd(t.get("cmd") or {}), **{k: sized(t.get(k)) for k in IO_LISTS}}
+        for t in doc.get("tasks") or []
+    ]
     out["registered"] = registered
     return out
+
+
+IO_LISTS = ("inputs", "outputs", "predata")
+
+
+def sized(ios: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """IO entries with `size` (0 until known): AWE always sends it and its monitor reads it."""
+    return [{**io, "size": io.get("size") or 0} for io in ios or []]
 
 
 def public_info(info: dict[str, Any]) -> dict[str, Any]:

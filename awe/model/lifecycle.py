@@ -10,11 +10,11 @@ no I/O here.
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from awe.errors import AweError, NotFound
-from awe.model import split
+from awe.model import expiration, split, updates
 from awe.model.effects import Change, Effects
 from awe.model.ids import task_id
 from awe.model.job import (
@@ -28,6 +28,7 @@ from awe.model.job import (
     Workunit,
     public_cmd,
     public_info,
+    sized,
 )
 from awe.model.times import ZERO_TIME
 from awe.model.transitions import can_move_unit, move_job, move_task, move_unit
@@ -44,6 +45,9 @@ class Settings:
     # AWE pre-creates each Shock output's node before enqueueing a task (spec 5.1 step 4), so
     # workers (v0.9 ones too) upload into it, and the ranks of a split task into its parts
     create_shock_nodes: bool = False
+    # v0.9.30: the expiration a job gets when it completes without one (`<N><M|H|D>`, "" never)
+    global_expire: str = ""
+    pipeline_expire: dict[str, str] = field(default_factory=dict)
 
 
 # ---- lookups -----------------------------------------------------------------------------
@@ -78,9 +82,9 @@ def workunit_view(job: Job, task: Task, unit: Workunit) -> dict[str, Any]:
     return {
         "wuid": task.wuid(unit),
         "info": {**public_info(job.info), "clientgroups": effective_clientgroups(job, task)},
-        "inputs": copy.deepcopy(task.inputs),
-        "outputs": outputs,
-        "predata": copy.deepcopy(task.predata),
+        "inputs": sized(copy.deepcopy(task.inputs)),
+        "outputs": sized(outputs),
+        "predata": sized(copy.deepcopy(task.predata)),
         "cmd": public_cmd(task.cmd),
         "app": None,
         "rank": unit.rank,
@@ -131,6 +135,10 @@ def enqueue_ready_tasks(job: Job, now: str, settings: Settings, effects: Effects
             if task.skip == 1 and _skippable(task):
                 move_task(task, "skip", effects)
                 recount(job)
+            elif (problem := updates.locate(job, task)) is not None:
+                reason = f"failed enqueuing task {task.id}, err={problem}"
+                suspend(job, reason, now, effects, lastfailed=task.id)
+                return
             elif settings.create_shock_nodes and missing_nodes(task):
                 if task.id not in effects.create_nodes:
                     effects.create_nodes.append(task.id)
@@ -139,7 +147,7 @@ def enqueue_ready_tasks(job: Job, now: str, settings: Settings, effects: Effects
                 _enqueue_task(job, task, now, settings, effects)
             progressed = True
     if job.remaintasks == 0 and job.state != JobState.COMPLETED:
-        _complete_job(job, now, effects)
+        _complete_job(job, now, settings, effects)
 
 
 def missing_nodes(task: Task) -> list[dict[str, Any]]:
@@ -354,12 +362,13 @@ def _complete_task(job: Job, task: Task, now: str, settings: Settings, effects: 
     recount(job)
     enqueue_ready_tasks(job, now, settings, effects)
     if job.remaintasks == 0 and job.state != JobState.COMPLETED:
-        _complete_job(job, now, effects)
+        _complete_job(job, now, settings, effects)
 
 
-def _complete_job(job: Job, now: str, effects: Effects) -> None:
+def _complete_job(job: Job, now: str, settings: Settings, effects: Effects) -> None:
     move_job(job, "complete", effects)
     job.info["completedtime"] = now
+    expiration.on_completion(job, now, settings.global_expire, settings.pipeline_expire)
 
 
 def _closed(job: Job, task: Task) -> bool:
