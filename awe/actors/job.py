@@ -54,10 +54,11 @@ from awe.actors.messages import (
 from awe.actors.operate import apply_operation
 from awe.errors import AweError, Internal, Unavailable
 from awe.events import make
-from awe.model import compat, lifecycle, operations, split
+from awe.model import compat, history, lifecycle, operations, split
 from awe.model.access import check_acl
 from awe.model.effects import Effects
-from awe.model.job import FINISHED_JOB_STATES, HISTORY_SIZE, Job, JobState, public_job
+from awe.model.history import HISTORY_SIZE
+from awe.model.job import FINISHED_JOB_STATES, Job, JobState, public_job
 from awe.model.times import now, parse_time
 from awe.model.transitions import can_move_unit
 from awe.store.base import Report
@@ -290,7 +291,9 @@ class JobActor(Supervised, PooledActor):
     @handles(GetJob)
     def _get(self, cmd: GetJob) -> None:
         """The job as users see it (or its history), and its ACL for the handler to check."""
-        view = list(self.job.history) if cmd.history else self._public()
+        job = self.job
+        owner = str(job.acl.get("owner", ""))
+        view = history.expand(job.history, job.id, owner) if cmd.history else self._public()
         self._answer(cmd, (view, dict(self.job.acl)))
 
     @handles(OperateJob)
@@ -357,7 +360,7 @@ class JobActor(Supervised, PooledActor):
             for c in effects.changes
         ]  # fmt: skip
         numbered = self.ctx.events.publish(events)
-        job.remember([event.to_json() for event in numbered[-HISTORY_SIZE:]])
+        job.remember([history.row(event) for event in numbered[-HISTORY_SIZE:]])
 
     def _announce_leases(self, effects: Effects, stimulus: str, outcome: str,
                          counted: bool) -> None:  # fmt: skip

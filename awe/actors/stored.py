@@ -21,7 +21,7 @@ from awe.actors.messages import (
     Secret,
 )
 from awe.errors import AweError, NotFound
-from awe.model import lifecycle
+from awe.model import history, lifecycle
 from awe.model.job import Job, public_job
 
 
@@ -55,7 +55,10 @@ def answer_stored(cmd: JobCommand, doc: dict[str, Any]) -> None:
 def _stored(cmd: JobCommand, doc: dict[str, Any]) -> Any:
     acl = dict(doc.get("acl") or {})
     if isinstance(cmd, GetJob):
-        view = list(doc.get("history") or []) if cmd.history else public_job(doc, False)
+        if cmd.history:
+            owner = str(acl.get("owner", ""))
+            return history.expand(doc.get("history") or [], cmd.job_id, owner), acl
+        view = public_job(doc, False)
         return view, acl
     if isinstance(cmd, GetWorkunit):
         job = Job.from_doc(doc)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from awe.model.history import HISTORY_SIZE
 from awe.model.ids import work_id
 from awe.model.times import ZERO_TIME
 
@@ -42,8 +43,6 @@ class WorkState(StrEnum):
     SUSPEND = "suspend"
     DONE = "done"
 
-
-HISTORY_SIZE = 100  # events kept with each job
 
 ACTIVE_JOB_STATES = frozenset({JobState.QUEUED, JobState.IN_PROGRESS})
 FINISHED_JOB_STATES = frozenset({JobState.COMPLETED, JobState.DELETED})
@@ -197,8 +196,8 @@ class Job:
     lastfailed: str = ""
     resumed: int = 0
     acl: dict[str, Any] = field(default_factory=dict)
-    # the last HISTORY_SIZE events of the job (awe.events.Event as JSON), oldest first
-    history: list[dict[str, Any]] = field(default_factory=list)
+    # the last HISTORY_SIZE events of the job, oldest first, as rows (awe.model.history)
+    history: list[list[Any]] = field(default_factory=list)
     expiration: str = ZERO_TIME  # v0.9.30: when a finished job is removed (zero: never)
 
     def task(self, full_task_id: str) -> Task | None:
@@ -247,9 +246,9 @@ class Job:
             expiration=doc.get("expiration") or ZERO_TIME,
         )
 
-    def remember(self, events: list[dict[str, Any]]) -> None:
-        """Keep `events` in the job's history, which holds the last HISTORY_SIZE."""
-        self.history.extend(events)
+    def remember(self, rows: list[list[Any]]) -> None:
+        """Keep events (as history rows) in the job's history, which holds the last HISTORY_SIZE."""
+        self.history.extend(rows)
         if len(self.history) > HISTORY_SIZE:
             del self.history[: len(self.history) - HISTORY_SIZE]
 
