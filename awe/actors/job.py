@@ -83,6 +83,7 @@ class JobActor(Supervised, PooledActor):
         self._preparing: set[str] = set()  # tasks whose Shock output nodes are being created
         self._dirty = False  # changed since the last snapshot handed to the SnapshotActor
         self._reports: list[Report] = []
+        self._new_history: list[dict[str, Any]] = []  # history rows not yet handed to the store
         self._waiters: list[Waiter] = []  # answers waiting for the next snapshot to be durable
         self._told_state = ""  # the job state the queue last heard
         self._orphans: dict[str, tuple[str, float]] = {}  # wuid -> (client, deadline) at start
@@ -359,8 +360,12 @@ class JobActor(Supervised, PooledActor):
                  detail=c.detail, time=at)
             for c in effects.changes
         ]  # fmt: skip
-        numbered = self.ctx.events.publish(events)
-        job.remember([history.row(event) for event in numbered[-HISTORY_SIZE:]])
+        rows = [history.row(event) for event in self.ctx.events.publish(events)[-HISTORY_SIZE:]]
+        first = job.history_count
+        job.remember(rows)
+        self._new_history.extend({"job_id": job.id, "seq": first + n, "row": row}
+                                 for n, row in enumerate(rows))  # fmt: skip
+        del self._new_history[:-HISTORY_SIZE]
 
     def _announce_leases(self, effects: Effects, stimulus: str, outcome: str,
                          counted: bool) -> None:  # fmt: skip
@@ -397,11 +402,14 @@ class JobActor(Supervised, PooledActor):
         waiters, self._waiters = self._waiters, []
         if self._dirty:
             reports, self._reports = self._reports, []
+            rows, self._new_history = self._new_history, []
             changed, removed = self._units.collect()
             self._dirty = False
+            job = self.job
             self.ctx.snapshots.tell(Save(
-                job_id=self.job.id, doc=self.job.to_doc(workunits=False), workunits=changed,
-                removed=removed, reports=reports, waiters=waiters))  # fmt: skip
+                job_id=job.id, doc=job.to_doc(workunits=False, history=False), workunits=changed,
+                removed=removed, reports=reports, history=rows,
+                history_from=job.history_count - len(job.history), waiters=waiters))  # fmt: skip
         else:
             self.ctx.snapshots.tell(Sync(job_id=self.job.id, waiters=waiters))
 

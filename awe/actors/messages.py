@@ -369,6 +369,8 @@ class Save(Command):
     workunits: list[dict[str, Any]] = field(default_factory=list, repr=False)
     removed: list[str] = field(default_factory=list, repr=False)
     reports: list[ReportFile] = field(default_factory=list, repr=False)
+    history: list[dict[str, Any]] = field(default_factory=list, repr=False)  # new event rows
+    history_from: int = 0  # the first history seq of the job still kept
     waiters: list[Waiter] = field(default_factory=list, repr=False)
 
 

@@ -42,6 +42,8 @@ class SnapshotActor(SingletonActor):
         self._reports: list[Report] = []
         self._units: dict[str, dict[str, Any]] = {}  # wuid -> latest row
         self._removed: set[str] = set()
+        self._history: list[dict[str, Any]] = []
+        self._history_from: dict[str, int] = {}
         self._waiters: list[Waiter] = []
         self._retry_timer: threading.Timer | None = None
         self.batches_written = 0
@@ -57,6 +59,9 @@ class SnapshotActor(SingletonActor):
         for row in msg.workunits:
             self._removed.discard(row["wuid"])
             self._units[row["wuid"]] = row
+        self._history.extend(msg.history)
+        if msg.history_from > 0:
+            self._history_from[msg.job_id] = msg.history_from
         self._waiters.extend(msg.waiters)
         resolve(msg.reply)
         self._flush_when_idle()
@@ -130,6 +135,8 @@ class SnapshotActor(SingletonActor):
             reports=list(self._reports),
             workunits=list(self._units.values()),
             removed_workunits=sorted(self._removed),
+            history=list(self._history),
+            history_from=dict(self._history_from),
         )
         waiters, self._waiters = self._waiters, []
         try:
@@ -146,6 +153,8 @@ class SnapshotActor(SingletonActor):
         self._reports.clear()
         self._units.clear()
         self._removed.clear()
+        self._history.clear()
+        self._history_from.clear()
         for reply, answer in waiters:
             resolve(reply, answer)
 
