@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import threading
@@ -136,8 +137,6 @@ class PriorityRaceTest(AweTestCase):
 
 
 async def _gather(awaitables: Any) -> list[Any]:
-    import asyncio
-
     return await asyncio.gather(*awaitables)
 
 
