@@ -35,6 +35,7 @@ SHUTTING_DOWN = "server is shutting down"
 
 
 def new_reply() -> Reply:
+    """A fresh reply target for a command that needs an answer."""
     return concurrent.futures.Future()
 
 
@@ -48,6 +49,7 @@ def resolve(reply: Reply | None, value: Any = None) -> None:
 
 
 def reject(reply: Reply | None, error: BaseException) -> None:
+    """Answer a reply target with an error, once (see `resolve`)."""
     if reply is not None and not reply.done():
         try:
             reply.set_exception(error)
@@ -98,6 +100,7 @@ def handles(*types: type) -> Callable[[Callable[..., None]], Callable[..., None]
 
 
 def internal_error(stimulus: str) -> Internal:
+    """The 500 a user sees: it names the request, whose traceback is in the log."""
     return Internal(f"internal error (request {stimulus or 'unknown'}); it is in the server log")
 
 

@@ -95,6 +95,7 @@ def suspend(client: Client, why: str, fx: Effects) -> list[str]:
 
 
 def resume(client: Client, fx: Effects) -> None:
+    """An operator resumes a suspended client: it may check out again, counting afresh."""
     move_client(client, "resume", fx, "resumed by an operator")
     client.consecutive_failures = 0
     _follow_work(client, fx)

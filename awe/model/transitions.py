@@ -122,6 +122,7 @@ _JOB_VERBS = {
 
 
 def job_next(state: J, event: str) -> J:
+    """The job state `event` leads to; a StateError that says why when the table refuses."""
     try:
         return JOB_TRANSITIONS[(state, event)]
     except KeyError:
@@ -130,6 +131,7 @@ def job_next(state: J, event: str) -> J:
 
 
 def task_next(state: T, event: str) -> T:
+    """The task state `event` leads to, or a StateError."""
     try:
         return TASK_TRANSITIONS[(state, event)]
     except KeyError:
@@ -137,10 +139,12 @@ def task_next(state: T, event: str) -> T:
 
 
 def work_next(state: W, event: str) -> W:
+    """The workunit state `event` leads to, or a StateError."""
     return work_rule(state, event).new
 
 
 def work_rule(state: W, event: str) -> WorkRule:
+    """The workunit rule of (state, event), or a StateError."""
     try:
         return WORK_RULES[(state, event)]
     except KeyError:
@@ -148,6 +152,7 @@ def work_rule(state: W, event: str) -> WorkRule:
 
 
 def client_next(status: ClientStatus, event: str) -> ClientStatus:
+    """The client status `event` leads to, or a StateError in AWE's words."""
     try:
         return CLIENT_TRANSITIONS[(status, event)]
     except KeyError:
@@ -159,12 +164,14 @@ def client_next(status: ClientStatus, event: str) -> ClientStatus:
 
 
 def move_job(job: Job, event: str, fx: Effects, detail: str = "") -> None:
+    """Change a job's state by the table and record the change."""
     old = job.state
     job.state = job_next(old, event)
     fx.record("job", job.id, old, job.state, detail)
 
 
 def move_task(task: Task, event: str, fx: Effects, detail: str = "") -> None:
+    """Change a task's state by the table and record the change."""
     old = task.state
     task.state = task_next(old, event)
     fx.record("task", task.id, old, task.state, detail)
@@ -204,6 +211,7 @@ def move_unit(
 
 
 def move_client(client: Client, event: str, fx: Effects, detail: str = "") -> None:
+    """Change a client's status by the table and record the change."""
     old = client.status
     client.status = client_next(old, event)
     fx.record("client", client.id, old, client.status, detail)
