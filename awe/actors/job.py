@@ -69,6 +69,8 @@ __all__ = ["JobActor", "JobContext"]
 
 
 class JobActor(Supervised, PooledActor):
+    """One live job: applies commands to it through the model and performs their effects."""
+
     def __init__(
         self, job: Job, context: JobContext, from_store: bool = False, revived: bool = False
     ) -> None:

@@ -157,7 +157,7 @@ class GatedStore:
 
 
 class DeadlineTest(AweTestCase):
-    config_overrides = {"api": {"ask_timeout_s": 0.3}}
+    config_overrides = {"api": {"ask_timeout_s": 1.0}}  # short, with room for a busy machine
 
     def open_store(self):  # noqa: ANN201 - the harness hook
         self.gated = GatedStore(super().open_store())
@@ -169,7 +169,7 @@ class DeadlineTest(AweTestCase):
             late = self.call("POST", "/job", {"upload": json.dumps(HELLO)})
             self.assertEqual(late["_code"], 504)
             request_id = late["_headers"]["X-Request-Id"]
-            self.assertEqual(late["error"], [f"no answer within 0.3 s (request {request_id}); "
+            self.assertEqual(late["error"], [f"no answer within 1 s (request {request_id}); "
                                              "it may still take effect"])  # fmt: skip
             self.assertEqual(self.call("GET", "/client")["_code"], 200)  # nothing to persist
         finally:
