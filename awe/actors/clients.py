@@ -168,19 +168,23 @@ class ClientRegistryActor(SingletonActor):
 
     @handles(Sweep)
     def _sweep(self, cmd: Sweep) -> None:
-        """Clients silent past the timeout are lost: their work goes back to the queue (D6)."""
+        """Clients silent past the timeout are lost: their work goes back to the queue (D6).
+
+        Answered once that work is back (durable, offered again).
+        """
+        released: list[Any] = []
         for client in reg.lost(self._reg, cmd.at, self._timeout_s):
             log.warning("client %s (%s) lost: no heartbeat for %.0f s, %d workunit(s) requeued",
                         client.id, client.name, self._timeout_s,
                         len(client.current_work))  # fmt: skip
-            self._drop(client, "lost: no heartbeat", cmd.stimulus or "sweep")
-        resolve(cmd.reply)
+            released += self._drop(client, "lost: no heartbeat", cmd.stimulus or "sweep")
+        gather(released, lambda _: resolve(cmd.reply))
 
-    def _drop(self, client: Client, why: str, stimulus: str) -> None:
+    def _drop(self, client: Client, why: str, stimulus: str) -> list[Any]:
         fx = Effects()
         work = reg.drop(self._reg, client, why, fx)
         self._publish(fx, stimulus)
-        self._release(client.id, work, why, stimulus)
+        return self._release(client.id, work, why, stimulus)
 
     def _release(self, client_id: str, work: list[str], why: str, stimulus: str) -> list[Any]:
         """Hand a client's workunits back to their jobs; its waiting checkout ends too."""

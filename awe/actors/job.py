@@ -163,6 +163,7 @@ class JobActor(Supervised, PooledActor):
         if effects.changes:
             self._commit(effects, cmd.stimulus, outcome="released")
         self._retire_asked = False  # a failed retirement is tried again
+        self._answer(cmd, None)
 
     # ---- workunits ------------------------------------------------------------------------
 

@@ -17,7 +17,16 @@ from typing import Any
 import pykka
 from pykka import ActorDeadError
 
-from awe.actors.base import SHUTTING_DOWN, SingletonActor, handles, reject, resolve, tell_quietly
+from awe.actors.base import (
+    SHUTTING_DOWN,
+    SingletonActor,
+    gather,
+    handles,
+    new_reply,
+    reject,
+    resolve,
+    tell_quietly,
+)
 from awe.actors.job import JobActor, JobContext
 from awe.actors.messages import (
     Admit,
@@ -286,13 +295,17 @@ class QueueActor(SingletonActor):
 
     @handles(Sweep)
     def _sweep(self, cmd: Sweep) -> None:
-        """Tick every job whose time came (leases left by a restart, a retried retirement)."""
+        """Tick every job whose time came (leases left by a restart, a retried retirement);
+        answered once they all handled it."""
         moment = parse_time(cmd.at).timestamp()
+        ticked: list[Any] = []
         for job_id, due in list(self._wake.items()):
             if due <= moment:
                 del self._wake[job_id]
-                self._route(Tick(job_id=job_id, at=cmd.at, stimulus=cmd.stimulus or "sweep"))
-        resolve(cmd.reply)
+                ticked.append(new_reply())
+                self._route(Tick(job_id=job_id, at=cmd.at, stimulus=cmd.stimulus or "sweep",
+                                 reply=ticked[-1]))  # fmt: skip
+        gather(ticked, lambda _: resolve(cmd.reply))
 
     # ---- introspection --------------------------------------------------------------------
 

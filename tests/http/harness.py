@@ -161,8 +161,10 @@ class AweTestCase(AsyncHTTPTestCase):
         ask_sync(self.server.snapshots, Flush(reply=new_reply()))
 
     def sweep(self, seconds_ahead: float) -> None:
-        """Run the lost-client sweep as if `seconds_ahead` seconds had passed."""
-        self.server.sweep(later(seconds_ahead))
+        """Run the sweep as if `seconds_ahead` seconds had passed; returns when it is done."""
+        at = later(seconds_ahead)
+        ask_sync(self.server.registry, Sweep(at=at, reply=new_reply()))
+        ask_sync(self.server.queue, Sweep(at=at, reply=new_reply()))
 
     def sweep_leases(self, seconds_ahead: float) -> None:
         """Only the queue's sweep: leases left by a restart whose worker did not re-attach."""
