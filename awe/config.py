@@ -105,6 +105,14 @@ class DatastoreConfig:
 
 
 @dataclass
+class EventsConfig:
+    capacity: int = 10_000  # events the server keeps for streams resuming with Last-Event-ID
+    keepalive_s: float = 15.0  # a comment line on a quiet stream, so proxies keep it open
+    buffer: int = 1_000  # events waiting for one slow stream reader before it is dropped
+    ticket_ttl_s: float = 60.0  # how long a stream ticket (POST /events/ticket) may open a stream
+
+
+@dataclass
 class ServerConfig:
     title: str = "AWE Server"
     api: ApiConfig = field(default_factory=ApiConfig)
@@ -115,6 +123,7 @@ class ServerConfig:
     auth: AuthConfig = field(default_factory=AuthConfig)
     reports: ReportsConfig = field(default_factory=ReportsConfig)
     datastore: DatastoreConfig = field(default_factory=DatastoreConfig)
+    events: EventsConfig = field(default_factory=EventsConfig)
 
     @property
     def data_dir(self) -> Path:

@@ -25,6 +25,7 @@ from awe.actors.job import JobActor, JobContext
 from awe.actors.queue import QueueActor
 from awe.actors.snapshots import SnapshotActor
 from awe.config import ConfigError, ServerConfig, load_server_config
+from awe.events import EventBus
 from awe.http.app import make_app
 from awe.http.base import Services
 from awe.model.lifecycle import Settings
@@ -71,7 +72,10 @@ class AweServer:
         ).proxy()
         # set before any message is sent, so every actor sees both refs
         context.queue, context.registry = self.queue, self.registry
-        self.services = Services(config, self.queue, self.registry, store, self.executor)
+        self.events = EventBus(config.events.capacity)
+        self.services = Services(
+            config, self.queue, self.registry, store, self.executor, self.events
+        )
 
     def recover(self) -> int:
         """Give every unfinished job of the store its JobActor back (D3)."""

@@ -10,7 +10,7 @@ import base64
 import json
 import logging
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import tornado.httputil
@@ -19,6 +19,7 @@ import tornado.web
 from awe.actors.base import ask
 from awe.config import ServerConfig
 from awe.errors import AweError, TooLarge, Unauthorized, Unavailable
+from awe.events import EventBus
 from awe.store.base import Store, StoreUnavailable
 
 log = logging.getLogger("awe.http")
@@ -35,6 +36,7 @@ class Services:
     registry: Any
     store: Store
     executor: Any  # runs blocking store reads off the IOLoop
+    events: EventBus = field(default_factory=EventBus)  # every state change, for streams/metrics
 
 
 class APIHandler(tornado.web.RequestHandler):

@@ -1,9 +1,6 @@
-"""`/queue` (status, suspend/resume the whole queue) and `/metrics` (Prometheus)."""
+"""`/queue`: status, suspend/resume the whole queue (`/metrics` is in awe/http/metrics.py)."""
 
 from __future__ import annotations
-
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
 
 from awe.errors import NotImplementedOp, Unauthorized
 from awe.http.base import APIHandler
@@ -51,40 +48,6 @@ def _client_counts(clients: list[dict]) -> dict[str, int]:
     return counts
 
 
-class MetricsHandler(APIHandler):
-    """Gauges read from live actor state at scrape time; nothing is counted twice."""
-
-    async def get(self) -> None:
-        status = await self.ask(self.services.queue.status)
-        clients = _client_counts(await self.ask(self.services.registry.list))
-        families = []
-        jobs = GaugeMetricFamily("awe_jobs", "Jobs in the queue, by state", labels=["state"])
-        jobs.add_metric(["active"], status["jobs"]["active"])
-        jobs.add_metric(["suspended"], status["jobs"]["suspended"])
-        families.append(jobs)
-        work = GaugeMetricFamily("awe_workunits", "Workunits by state", labels=["state"])
-        work.add_metric(["queued"], status["workunits"]["queuing"])
-        work.add_metric(["checkout"], status["workunits"]["checkout"])
-        families.append(work)
-        gauge = GaugeMetricFamily("awe_clients", "Registered clients, by status", labels=["status"])
-        for name in ("busy", "idle", "suspend"):
-            gauge.add_metric([name], clients[name])
-        families.append(gauge)
-        waiting = GaugeMetricFamily("awe_waiting_checkouts", "Long-poll checkouts waiting")
-        waiting.add_metric([], status["waiting_checkouts"])
-        families.append(waiting)
-
-        class _Snapshot:
-            def collect(self):  # noqa: ANN202 - prometheus_client's collector protocol
-                return families
-
-        registry = CollectorRegistry()
-        registry.register(_Snapshot())
-        self.set_header("Content-Type", "text/plain; version=0.0.4")
-        self.finish(generate_latest(registry))
-
-
 routes = [
     (r"/queue/?", QueueHandler),
-    (r"/metrics/?", MetricsHandler),
 ]
