@@ -1,149 +1,10 @@
-"""The OpenAPI 3.1 document of awe's REST API: the one place that describes every route.
-
-`GET /openapi.json` serves it; tests check it against the Tornado app's routes (a route the
-document lacks fails) and run schemathesis against a live server with it.
-"""
+"""Parameters and operations of the OpenAPI document: every route, as the handlers serve it."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from awe import __version__
-
-Schema = dict[str, Any]
-
-# ---- schemas ------------------------------------------------------------------------------
-
-TIME = {"type": "string", "description": "RFC 3339, UTC; 0001-01-01T00:00:00Z when unset"}
-ERRORS = {"type": "array", "items": {"type": "string"}, "minItems": 1}
-
-
-def ref(name: str) -> Schema:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def envelope(data: Schema) -> Schema:
-    """AWE's envelope around `data`, as every JSON answer has it."""
-    return {
-        "type": "object",
-        "required": ["status", "data", "error"],
-        "properties": {"status": {"type": "integer"}, "data": data, "error": {"type": "null"}},
-    }
-
-
-def page(item: Schema) -> Schema:
-    """A list envelope: `data` is a page, with `limit`, `offset` and `total_count`."""
-    schema = envelope({"type": "array", "items": item})
-    schema["required"] = [*schema["required"], "limit", "offset", "total_count"]
-    for name in ("limit", "offset", "total_count"):
-        schema["properties"][name] = {"type": "integer", "minimum": 0}
-    return schema
-
-
-def obj(required: list[str], **properties: Schema) -> Schema:
-    return {"type": "object", "required": required, "properties": properties}
-
-
-SCHEMAS: dict[str, Schema] = {
-    "ErrorEnvelope": {
-        "type": "object",
-        "required": ["status", "data", "error"],
-        "properties": {
-            "status": {"type": "integer", "minimum": 400},
-            "data": {"type": "null"},
-            "error": ERRORS,
-        },
-    },
-    "Message": {"type": "string", "description": "what the server did, in words"},
-    "IO": obj(["filename"], filename={"type": "string"}),
-    "Command": obj(["name"], name={"type": "string"}, args={"type": "string"}),
-    "Workunit": obj(
-        ["rank", "state"],
-        rank={"type": "integer"},
-        state={"enum": ["queued", "checkout", "suspend", "done"]},
-        failed={"type": "integer"},
-        client={"type": "string"},
-        checkout_time=TIME,
-    ),
-    "Task": obj(
-        ["taskid", "state", "cmd", "dependsOn", "totalwork"],
-        taskid={"type": "string", "description": "<job id>_<user taskid>"},
-        state={"type": "string"},
-        cmd=ref("Command"),
-        dependsOn={"type": "array", "items": {"type": "string"}},
-        totalwork={"type": "integer"},
-        remainwork={"type": "integer"},
-        inputs={"type": "array", "items": ref("IO")},
-        outputs={"type": "array", "items": ref("IO")},
-        workunits={"type": "array", "items": ref("Workunit")},
-    ),
-    "Job": obj(
-        ["id", "state", "info", "tasks"],
-        id={"type": "string"},
-        jid={"type": "string"},
-        state={"enum": ["init", "queued", "in-progress", "completed", "suspend", "deleted"]},
-        info={"type": "object"},
-        tasks={"type": "array", "items": ref("Task")},
-        remaintasks={"type": "integer"},
-        notes={"type": "string"},
-        updatetime=TIME,
-        history={"type": "array", "items": ref("Event")},
-    ),
-    "JobPerf": obj(
-        ["id", "task_stats", "work_stats"],
-        id={"type": "string"},
-        task_stats={"type": "object"},
-        work_stats={"type": "object"},
-    ),
-    "WorkunitView": obj(["wuid", "state"], wuid={"type": "string"}, state={"type": "string"}),
-    "Client": obj(
-        ["id", "Status"],
-        id={"type": "string"},
-        name={"type": "string"},
-        group={"type": "string"},
-        Status={"type": "string"},
-        current_work={"type": "object"},
-        last_heartbeat=TIME,
-    ),
-    "Queue": obj(
-        ["queue_status"],
-        queue_status={"enum": ["running", "suspended"]},
-        jobs={"type": "object"},
-        workunits={"type": "object"},
-        clients={"type": "object"},
-    ),
-    "Event": obj(
-        ["id", "kind", "subject", "old", "new", "stimulus", "time"],
-        id={"type": "integer", "description": "increasing; the SSE id for Last-Event-ID"},
-        kind={"enum": ["job", "task", "workunit", "client"]},
-        subject={"type": "string", "description": "job id, task id, wuid or client id"},
-        old={"type": "string"},
-        new={"type": "string"},
-        stimulus={"type": "string", "description": "what caused it: a request id, a sweep…"},
-        job_id={"type": "string"},
-        owner={"type": "string"},
-        detail={"type": "string"},
-        time=TIME,
-    ),
-    "Ticket": obj(
-        ["ticket", "user", "expires"],
-        ticket={"type": "string"},
-        user={"type": "string"},
-        expires=TIME,
-    ),
-    "WhoAmI": obj(
-        ["user", "anonymous", "admin", "rights"],
-        user={"type": "string"},
-        anonymous={"type": "boolean"},
-        admin={"type": "boolean"},
-        rights={"type": "object"},
-        queue_control={"type": "boolean"},
-        client_control={"type": "boolean"},
-    ),
-}
-
-# ---- parameters ---------------------------------------------------------------------------
+from awe.openapi.schemas import Schema, envelope, page, ref
 
 
 def query(name: str, description: str, schema: Schema | None = None) -> Schema:
@@ -199,8 +60,8 @@ def multipart(**parts: str) -> Schema:
                "description": text}
         for name, text in parts.items()
     }  # fmt: skip
-    return {"content": {"multipart/form-data": {"schema": {"type": "object",
-                                                           "properties": properties}}}}  # fmt: skip
+    schema = {"type": "object", "properties": properties, "additionalProperties": False}
+    return {"content": {"multipart/form-data": {"schema": schema}}}
 
 
 def text_answer(media: str, description: str) -> Schema:
@@ -294,6 +155,7 @@ PATHS: dict[str, dict[str, Any]] = {
             MESSAGE,
             "400",
             "401",
+            "404",
             params=[
                 JOB_ID,
                 flag("suspend", "suspend"),
@@ -504,34 +366,3 @@ PATHS: dict[str, dict[str, Any]] = {
     },
     "/openapi.json": {"get": op("This document", json_answer({"type": "object"}))},
 }
-
-
-def document() -> dict[str, Any]:
-    """The whole OpenAPI 3.1 document."""
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "awe — A Workflow Engine (AWE v0.9 API and awe's additions)",
-            "version": __version__,
-            "description": (
-                "Every JSON answer is AWE's envelope {status, data, error}. Every endpoint also "
-                "takes AWE's `callback=<name>` (JSONP) and `always200` (errors answered with "
-                "HTTP 200, the real status in the envelope). Auth: `Authorization: Bearer "
-                "<token>` (or Basic user:token) for users, `CG_TOKEN <token>` for workers."
-            ),
-        },
-        "paths": PATHS,
-        "components": {"schemas": SCHEMAS},
-    }
-
-
-def path_of(pattern: str) -> str:
-    """A Tornado route pattern → the document's path for it (`/job/([^/]+)/?` → `/job/{id}`)."""
-    plain = pattern.removesuffix("/?").removesuffix("$") or "/"
-    if plain == "/.*":
-        return "/"
-    shape = re.sub(r"\([^)]*\)", "{}", plain)
-    for known in PATHS:
-        if re.sub(r"\{[^}]*\}", "{}", known) == shape:
-            return known
-    return shape
