@@ -21,7 +21,7 @@ from awe.cli.render import (
     tasks_table,
     when,
 )
-from awe.cli.watch import follow, watch_options
+from awe.cli.watch import follow_quietly, watch_options
 
 
 @click.command()
@@ -56,7 +56,7 @@ def submit(
         line.append_text(state_text(job.get("state")))
         out.print(line, soft_wrap=True)
     if then_watch:
-        ctx.exit(follow(api, job["id"], interval, timeout))
+        ctx.exit(follow_quietly(api, job["id"], interval, timeout))
 
 
 def job_query(
