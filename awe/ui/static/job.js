@@ -57,7 +57,7 @@ export class JobDetail {
         fact("pipeline", info.pipeline || "–"), fact("priority", info.priority ?? "–"),
         fact("submitted", when(info.submittime)), fact("started", when(info.startedtime)),
         fact("completed", when(info.completedtime))),
-      job.notes ? h("div", { class: "notes" }, h("strong", {}, "notes "), job.notes) : null,
+      job.notes ? h("div", { class: "notes" }, h("strong", {}, "notes "), job.notes.replaceAll(`${job.id}_`, "")) : null,
       h("h3", {}, "Task graph"),
       h("div", { class: "graph-wrap" }, taskGraph(job.tasks || [], (task) => this.toggle(task.taskid, true))),
       h("h3", {}, "Tasks"),
