@@ -107,7 +107,7 @@ class DatastoreConfig:
 @dataclass
 class EventsConfig:
     capacity: int = 10_000  # events the server keeps for streams resuming with Last-Event-ID
-    keepalive_s: float = 15.0  # a comment line on a quiet stream, so proxies keep it open
+    keepalive_s: float = 5.0  # a comment line on a quiet stream, so proxies keep it open
     buffer: int = 1_000  # events waiting for one slow stream reader before it is dropped
     ticket_ttl_s: float = 60.0  # how long a stream ticket (POST /events/ticket) may open a stream
 

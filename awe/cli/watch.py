@@ -26,6 +26,7 @@ EXIT_SUSPENDED = 1
 EXIT_DELETED = 3
 EXIT_TIMEOUT = 4
 ENDINGS = {"completed": EXIT_COMPLETED, "suspend": EXIT_SUSPENDED, "deleted": EXIT_DELETED}
+NOT_STARTED = ("init", "pending", "queued")  # a task in another state has news to log
 
 
 def watch_options(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -94,7 +95,9 @@ class JobView:
         self.progress.update(self.rows[taskid], completed=done, total=total, state=styled)
         if taskid not in self.states:
             self.states[taskid] = state
-            return []  # the first look is drawn by the bars, not logged line by line
+            if state in NOT_STARTED:
+                return []  # the first look is drawn by the bars; only progress is logged
+            return [stamp(Text(f"task {taskid} ").append(state, style=STATE_STYLE.get(state, "")))]
         return self.task_changed(taskid, state)
 
     def task_changed(self, taskid: str, state: str) -> list[Text]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -12,6 +14,8 @@ from awe.events import Event, make
 from awe.model.times import format_time
 from tests.http.harness import AweTestCase
 from tests.http.scripts import HELLO
+
+REPO = Path(__file__).resolve().parents[2]
 
 T0 = datetime(2026, 1, 1, 10, tzinfo=UTC)
 
@@ -127,3 +131,16 @@ class MetricsTest(AweTestCase):
             if kind == "histogram":
                 assert name.endswith("_seconds"), name
             assert not name.endswith("_total"), name  # the parser strips it from counters
+
+    def test_the_grafana_example_graphs_only_metrics_the_server_exposes(self) -> None:
+        dashboard = json.loads((REPO / "examples" / "grafana-dashboard.json").read_text())
+        exprs = [t["expr"] for panel in dashboard["panels"] for t in panel["targets"]]
+        used = {
+            re.sub(r"_(bucket|sum|count|total)$", "", name)
+            for expr in exprs
+            for name in re.findall(r"\bawe_[a-z_]+", expr)
+        }
+        response = self.fetch("/metrics")
+        exposed = {f.name for f in text_string_to_metric_families(response.body.decode())}
+        assert len(used) >= 15
+        assert used - exposed == set()

@@ -119,6 +119,12 @@ def test_overview_with_jobs_in_every_state(driver: Any, server: ServerProcess, a
          "the workunits of task 1 are not shown with their states")  # fmt: skip
     path = screenshot(driver, "ui-overview")
     assert path.stat().st_size > 20_000  # a rendered page, not a blank one
+    click(driver, "#tab-workers", "no workers tab")
+    wait(driver, lambda b: sorted(texts(b, "#workers-body .job-name")) == ["bigmem-1", "worker-1"],
+         "the workers are not listed")  # fmt: skip
+    assert "active-busy" in texts(driver, "#workers-body tr .badge")
+    screenshot(driver, "ui-workers")
+    click(driver, "#tab-jobs", "no jobs tab")
 
 
 def test_a_workunits_stdout_opens_in_a_dialog(driver: Any, server: ServerProcess, api: Api) -> None:

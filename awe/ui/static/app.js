@@ -77,7 +77,7 @@ async function summary() {
         toast(err.message, "error");
       }
       refresh({ summary: true });
-    } }, state === "running" ? "Suspend queue" : "Resume queue")
+    } }, state === "running" ? "Suspend" : "Resume")
     : null);
 }
 

@@ -22,7 +22,7 @@ export class WorkersView {
         h("td", {}, h("div", { class: "job-name" }, c.name || "(no name)"), h("div", { class: "mono muted" }, c.id.slice(0, 8))),
         h("td", {}, c.group || "–"),
         h("td", {}, badge(c.Status)),
-        h("td", { class: "mono small-text" }, work.length ? work.map((w) => h("div", {}, w.slice(0, 8) + "…" + w.slice(36))) : "–"),
+        h("td", { class: "mono small-text" }, work.length ? work.map(workLink) : "–"),
         h("td", {}, String(c.total_completed ?? 0)),
         h("td", {}, String(c.total_failed ?? 0)),
         h("td", { class: "muted nowrap" }, ago(c.last_heartbeat)),
@@ -51,4 +51,10 @@ export class WorkersView {
       await this.refresh();
     } }, label);
   }
+}
+
+// a held workunit, linked to its job: 3ad5f931…_1_2
+function workLink(wuid) {
+  const job = wuid.slice(0, 36);
+  return h("div", {}, h("a", { href: `#/job/${encodeURIComponent(job)}`, title: wuid }, `${job.slice(0, 8)}…${wuid.slice(36)}`));
 }
