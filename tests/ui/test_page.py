@@ -159,10 +159,14 @@ def test_a_job_goes_from_queued_to_completed_live(
     wait(driver, lambda b: b.find_element(By.ID, "live").get_attribute("data-live") == "live",
          "the page's event stream did not open")  # fmt: skip
     driver.execute_script("window.__sameDocument = true")
-    job = api.submit(squares("live"))
+    steps = [
+        {"taskid": "0", "cmd": {"name": "livestep"}},
+        {"taskid": "1", "dependsOn": ["0"], "totalwork": 2, "cmd": {"name": "livestep"}},
+    ]
+    job = api.submit({"info": {"name": "live"}, "tasks": steps})
     wait(driver, lambda b: state_of(b, job["id"]) == "queued", "new job not shown live")
-    worker = api.register("worker-live")
-    for _ in range(5):
+    worker = api.register("worker-live", apps=("livestep",))  # this job's work only
+    for _ in range(3):
         api.run_one(worker)
     wait(driver, lambda b: state_of(b, job["id"]) == "completed", "completion not shown live")
     assert driver.execute_script("return window.__sameDocument === true")
