@@ -12,7 +12,11 @@ with the actors that publish them):
 | workunit, new "done" | `awe_workunits_completed_total`; run time since its checkout |
 | workunit, checkout → anything else, "discard" in stimulus/detail | `..._discarded_total` |
 | workunit, checkout → anything else, "fail" in stimulus/detail | `..._failed_total` |
-| workunit, stimulus "report…" | `awe_reports_total{status}` (done, fail, discarded) |
+| each of the three above | `awe_reports_total{status}` (done, fail, discarded): only a |
+| | report from the holder makes them; releases (lost client…) are none of them |
+
+So a failed run's event must say "fail" (its detail "failed: <notes>", say): a release's
+reason ("client lost", "client deleted") must not.
 
 Module-level metrics live in prometheus_client's default registry (one server per process).
 """
@@ -119,7 +123,7 @@ class EventCounter:
             status = "fail"
         if status in ("done", "fail"):
             self._observe(event.subject, "checkout", at, RUN_TIME.labels(status))
-        if status and event.stimulus.startswith("report"):
+        if status:
             REPORTS.labels(status).inc()
         self._remember(event.subject, event.new, at)
 
