@@ -36,6 +36,7 @@ class Services:
     registry: Any
     store: Store
     executor: Any  # runs blocking store reads off the IOLoop
+    snapshots: Any = None  # the store's one writer: full deletion and imports go through it
     events: EventBus = field(default_factory=EventBus)  # every state change, for streams/metrics
 
 
@@ -142,7 +143,8 @@ class APIHandler(tornado.web.RequestHandler):
             return PUBLIC
         scheme, _, credential = header.partition(" ")
         tokens = self.config.auth.tokens
-        if scheme.lower() in ("bearer", "oauth") and credential in tokens:
+        bearers = ("bearer", "oauth", *self.config.auth.oauth_bearers)  # AWE's oauth_bearers
+        if scheme.lower() in bearers and credential in tokens:
             return tokens[credential]
         if scheme.lower() == "basic":
             try:

@@ -24,7 +24,7 @@ def path(name: str, description: str) -> Schema:
 
 INT = {"type": "integer", "minimum": 0, "maximum": 1_000_000}
 JOB_ID = path("id", "job id")
-WUID = path("id", "workunit id: <job id>_<taskid>_<rank>")
+WUID = path("id", "workunit id: <job id>_<taskid>_<rank>, or base64:<that id, base64>")
 CLIENT_ID = path("id", "client id")
 CLIENT = query("client", "the client (worker) id making the call")
 
@@ -70,8 +70,8 @@ def text_answer(media: str, description: str) -> Schema:
 
 PAGING = [
     query("limit", "page size (default 25)", INT),
-    query("offset", "jobs to skip", INT),
-    query("order", "job field to sort by (default updatetime)"),
+    query("offset", "how many to skip", INT),
+    query("order", "field to sort by (jobs: default updatetime)"),
     query("direction", "sort direction", {"enum": ["asc", "desc"]}),
 ]
 JOB_FILTERS = [
@@ -98,11 +98,15 @@ PATHS: dict[str, dict[str, Any]] = {
     },
     "/job": {
         "get": op(
-            "List and query jobs, newest update first",
-            json_answer(page(ref("Job"))),
+            "List and query jobs, newest update first; ?distinct=<info field> its values",
+            json_answer({"anyOf": [page(ref("Job")), envelope({"type": "array", "items": {}})]}),
             "400",
             "401",
-            params=[*PAGING, *JOB_FILTERS],
+            params=[
+                *PAGING,
+                *JOB_FILTERS,
+                query("distinct", "the distinct values of info.<this> (pipeline, project, user…)"),
+            ],
         ),
         "post": op(
             "Submit a job script",
@@ -118,7 +122,13 @@ PATHS: dict[str, dict[str, Any]] = {
                     "description": "token workers use to fetch the job's inputs",
                 }
             ],
-            requestBody={"required": True, **multipart(upload="the job script (JSON)")},
+            requestBody={
+                "required": True,
+                **multipart(
+                    upload="the job script (JSON)",
+                    **{"import": "a finished job's whole document, stored and not run"},
+                ),
+            },
         ),
         "put": op(
             "?resumeall: resume every suspended job",
@@ -135,13 +145,14 @@ PATHS: dict[str, dict[str, Any]] = {
             params=[
                 flag("suspend", "delete every suspended job"),
                 flag("zombie", "delete jobs in the store the queue lost"),
+                flag("full", "also remove their documents, workunits and reports"),
             ],
         ),
     },
     "/job/{id}": {
         "get": op(
             "One job; ?perf its timing; ?history its recent transitions",
-            json_answer(envelope({"oneOf": [ref("Job"), ref("JobPerf")]})),
+            json_answer(envelope({"anyOf": [ref("Job"), ref("JobPerf")]})),
             "400",
             "401",
             params=[
@@ -164,6 +175,10 @@ PATHS: dict[str, dict[str, Any]] = {
                 flag("recover", "alias of resubmit"),
                 query("recompute", "rerun this taskid and all downstream"),
                 query("clientgroup", "clientgroups allowed to run it, comma-separated"),
+                query("pipeline", "set info.pipeline"),
+                query(
+                    "expiration", "remove it from the store this long after it finished: <N><M|H|D>"
+                ),
                 query(
                     "priority",
                     "new priority (higher first)",
@@ -177,7 +192,11 @@ PATHS: dict[str, dict[str, Any]] = {
             "400",
             "401",
             "404",
-            params=[JOB_ID, flag("suspend", "delete only a suspended job")],
+            params=[
+                JOB_ID,
+                flag("suspend", "delete only a suspended job"),
+                flag("full", "also remove its document, workunits and reports from the store"),
+            ],
         ),
     },
     "/work": {
@@ -186,7 +205,7 @@ PATHS: dict[str, dict[str, Any]] = {
             json_answer(
                 envelope(
                     {
-                        "oneOf": [
+                        "anyOf": [
                             ref("WorkunitView"),
                             {"type": "array", "items": ref("WorkunitView")},
                         ]
@@ -198,6 +217,9 @@ PATHS: dict[str, dict[str, Any]] = {
             params=[
                 CLIENT,
                 query("available", "bytes of disk the client has", INT),
+                flag("query", "without client: sort and page the listing (total_count)"),
+                query("state", "without client: only workunits in this state"),
+                *PAGING,
                 query(
                     "wait",
                     "seconds to hold the checkout until work appears",
@@ -294,7 +316,7 @@ PATHS: dict[str, dict[str, Any]] = {
     "/queue": {
         "get": op(
             "Queue status (a sentence; ?json for counts)",
-            json_answer(envelope({"oneOf": [ref("Message"), ref("Queue")]})),
+            json_answer(envelope({"anyOf": [ref("Message"), ref("Queue")]})),
             "401",
             params=[flag("json", "counts as JSON")],
         ),
