@@ -93,6 +93,9 @@ class EventCounter:
         try:
             if event.kind == "job":
                 self._job(event)
+            elif event.kind == "task" and event.new == "queued":
+                # its workunits are queued from now (they may be made without events of their own)
+                self._remember(event.subject, "queued", parse_time(event.time).timestamp())
             elif event.kind == "workunit":
                 self._workunit(event)
         except ValueError:  # a malformed time must not break the publisher
@@ -129,6 +132,8 @@ class EventCounter:
 
     def _observe(self, wuid: str, state: str, at: float, histogram: Histogram) -> None:
         seen = self._since.get(wuid)
+        if seen is None and state == "queued":
+            seen = self._since.get(wuid.rsplit("_", 1)[0])  # since its task was queued
         if seen is not None and seen[0] == state:
             histogram.observe(max(0.0, at - seen[1]))
 

@@ -149,20 +149,33 @@ def list_jobs(
 @click.pass_obj
 def show(api: Api, job_id: str, history: bool, as_json: bool) -> None:
     """Show one job: its info, state and every task with its workunits."""
-    job = api.get(job_path(job_id), {"history": None} if history else None).data
-    if as_json:
+    job = api.get(job_path(job_id)).data
+    if as_json and not history:
         print_json(job)
+        return
+    events = job_history(api, job_id) if history else None
+    if as_json:
+        print_json({**job, "history": events})
         return
     out.print(job_header(job))
     out.print()
     out.print(tasks_table(job))
     if history:
         out.print()
-        if isinstance(job.get("history"), list):
-            out.print(history_table(job["history"], job.get("id", "")))
+        if events is not None:
+            out.print(history_table(events, job.get("id", "")))
         else:
             line = "history: this server does not provide it (GET /job/{id}?history)"
             out.print(Text(line, style="yellow"), soft_wrap=True)
+
+
+def job_history(api: Api, job_id: str) -> list[dict[str, Any]] | None:
+    """The job's transitions from `GET /job/{id}?history` (a list, or a job carrying `history`);
+    None from a server that ignores the flag."""
+    data = api.get(job_path(job_id), {"history": None}).data
+    if isinstance(data, dict):
+        data = data.get("history")
+    return data if isinstance(data, list) else None
 
 
 def job_header(job: dict[str, Any]) -> Any:

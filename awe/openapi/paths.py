@@ -152,13 +152,23 @@ PATHS: dict[str, dict[str, Any]] = {
     "/job/{id}": {
         "get": op(
             "One job; ?perf its timing; ?history its recent transitions",
-            json_answer(envelope({"anyOf": [ref("Job"), ref("JobPerf")]})),
+            json_answer(
+                envelope(
+                    {
+                        "anyOf": [
+                            ref("Job"),
+                            ref("JobPerf"),
+                            {"type": "array", "items": ref("Event")},
+                        ]
+                    }
+                )
+            ),
             "400",
             "401",
             params=[
                 JOB_ID,
                 flag("perf", "timing of the job, tasks and workunits"),
-                flag("history", "include the job's recent transitions"),
+                flag("history", "the job's recent transitions (events), oldest first"),
             ],
         ),
         "put": op(

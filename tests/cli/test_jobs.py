@@ -239,7 +239,9 @@ def test_show_history_prints_the_transitions_or_says_there_are_none(
     shown = awe("show", job["id"], "--history")
     assert shown.returncode == 0, shown.stderr
     served = http.data("GET", f"/job/{job['id']}?history")
-    if isinstance(served.get("history"), list):
+    if isinstance(served, dict):
+        served = served.get("history")
+    if isinstance(served, list):
         assert "history" in shown.stdout and "queued" in shown.stdout.split("history", 1)[1]
     else:
         assert "history: this server does not provide it" in shown.stdout

@@ -60,13 +60,15 @@ class MetricsTest(AweTestCase):
                 unit("j_0_0", "checkout", "queued", "sweep", 20, detail="client lost"),
                 unit("j_0_0", "queued", "checkout", "req-5", 21),
                 unit("j_0_0", "checkout", "done", "report-j_0_0", 51),
+                make("task", "j_1", "pending", "queued", "req-6", job_id="j", time=at(52)),
+                unit("j_1_1", "queued", "checkout", "req-7", 54),  # no event made it queued
                 make("job", "j", "in-progress", "completed", "report-j_0_0", job_id="j"),
             ]
         )
         after = self.scrape()
         counts = {
             "awe_jobs_submitted_total": 1,
-            "awe_workunits_checked_out_total": 4,
+            "awe_workunits_checked_out_total": 5,
             "awe_workunits_failed_total": 1,
             "awe_workunits_discarded_total": 1,
             "awe_workunits_completed_total": 1,
@@ -76,9 +78,10 @@ class MetricsTest(AweTestCase):
         assert self.delta(before, after, "awe_jobs_finished_total", state="completed") == 1
         for status in ("done", "fail", "discarded"):
             assert self.delta(before, after, "awe_reports_total", status=status) == 1
-        # queue waits 4 + 1 + 0.5 + 1 s; runs: failed after 6 s, done after 30 s
-        assert self.delta(before, after, "awe_workunit_queue_wait_seconds_count") == 4
-        assert self.delta(before, after, "awe_workunit_queue_wait_seconds_sum") == 6.5
+        # queue waits 4 + 1 + 0.5 + 1 s, and 2 s since j_1_1's task was queued; runs: failed
+        # after 6 s, done after 30 s
+        assert self.delta(before, after, "awe_workunit_queue_wait_seconds_count") == 5
+        assert self.delta(before, after, "awe_workunit_queue_wait_seconds_sum") == 8.5
         assert self.delta(before, after, "awe_workunit_run_seconds_sum", status="fail") == 6
         assert self.delta(before, after, "awe_workunit_run_seconds_sum", status="done") == 30
 

@@ -171,3 +171,11 @@ def test_a_job_goes_from_queued_to_completed_live(
     wait(driver, lambda b: state_of(b, job["id"]) == "completed", "completion not shown live")
     assert driver.execute_script("return window.__sameDocument === true")
     screenshot(driver, "ui-live-completed")
+    click(driver, f'tr[data-job-id="{job["id"]}"]', "no row to click")
+    whats = "#job-detail .history td:nth-child(2)"
+    wait(driver, lambda b: "job" in [t.strip() for t in texts(b, whats)],
+         "the job's history is not shown")  # fmt: skip
+    changes = texts(driver, "#job-detail .history td:nth-child(3)")
+    assert changes[0].split() == ["in-progress", "→", "completed"]  # newest first
+    driver.execute_script("document.querySelector('#job-detail').scrollTop = 10000")
+    screenshot(driver, "ui-history")

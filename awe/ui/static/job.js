@@ -14,6 +14,7 @@ export class JobDetail {
     this.job = null;
     this.open = new Set();  // tasks whose workunits are shown
     this.names = new Map();  // client id → worker name
+    this.events = null;  // the job's history, where the server keeps one
     $("log-close").addEventListener("click", () => $("log-dialog").close());
   }
 
@@ -26,12 +27,15 @@ export class JobDetail {
       return;
     }
     try {
-      // ?history: the job's recent transitions, where the server keeps them
-      const [job, clients] = await Promise.all([
-        get(`${jobPath(id)}?history`),
+      const [job, history, clients] = await Promise.all([
+        get(jobPath(id)),
+        get(`${jobPath(id)}?history`).catch(() => null),  // the job's recent transitions
         get("/client").catch(() => []),  // only to name the workers that hold workunits
       ]);
       this.job = job;
+      // a list of events, or a job carrying them; anything else: this server keeps none
+      const events = Array.isArray(history) ? history : history && history.history;
+      this.events = Array.isArray(events) ? events : null;
       this.names = new Map((clients || []).map((c) => [c.id, c.name || c.id.slice(0, 8)]));
     } catch (err) {
       if (id !== this.id) return;
@@ -63,7 +67,7 @@ export class JobDetail {
       h("h3", {}, "Tasks"),
       this.tasks(job),
       h("h3", {}, "History"),
-      this.history(job),
+      this.history(),
     ];
     replace($("job-detail"), body);
     $("job-detail").dataset.job = job.id;
@@ -158,16 +162,16 @@ export class JobDetail {
     if (only && row) row.scrollIntoView({ block: "nearest", behavior: "smooth" });
   }
 
-  history(job) {
-    if (!Array.isArray(job.history)) {
+  history() {
+    if (!this.events) {
       return h("div", { class: "muted" }, "This server does not keep a job history (GET /job/{id}?history).");
     }
-    if (!job.history.length) return h("div", { class: "muted" }, "No transitions recorded.");
-    const rows = [...job.history].reverse().map((e) => h("tr", {},
+    if (!this.events.length) return h("div", { class: "muted" }, "No transitions recorded.");
+    const rows = [...this.events].reverse().map((e) => h("tr", {},
       h("td", { class: "muted nowrap" }, when(e.time)),
-      h("td", {}, `${e.kind} ${e.kind === "job" ? "" : shortSubject(e.subject)}`),
+      h("td", {}, e.kind === "job" ? "job" : `${e.kind} ${shortSubject(e.subject)}`),
       h("td", { class: "nowrap" }, badge(e.old || "new"), " → ", badge(e.new)),
-      h("td", {}, e.detail || ""),
+      h("td", {}, this.names.get(e.detail) ? `by ${this.names.get(e.detail)}` : e.detail || ""),
       h("td", { class: "mono muted" }, e.stimulus || "")));
     return h("table", { class: "grid history" },
       h("thead", {}, h("tr", {}, ["time", "what", "change", "why", "stimulus"].map((t) => h("th", {}, t)))),
