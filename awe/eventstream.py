@@ -8,10 +8,17 @@ from __future__ import annotations
 
 import collections
 import json
+import re
 
 from awe.events import Event
 
 PUBLIC = "public"  # the anonymous caller's name, as in awe/http/base.py
+_TICKET = re.compile(r"([?&]ticket=)[^&]*")
+
+
+def mask_ticket(uri: str) -> str:
+    """A request's URI as logs may show it: a stream ticket is a credential while it lasts."""
+    return _TICKET.sub(r"\1…", uri)
 
 
 def may_see(event: Event, user: str, admin: bool) -> bool:

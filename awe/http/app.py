@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 
 import tornado.web
 
+from awe.eventstream import mask_ticket
 from awe.http import clients, events, jobs, metrics, openapi, queue, ui, work
 from awe.http.base import ResourceHandler, Services
 
@@ -35,9 +35,6 @@ def _route_names(handlers: list) -> dict[type, str]:
     return names
 
 
-SECRET_QUERY = re.compile(r"([?&]ticket=)[^&]*")
-
-
 def _log_request(handler: tornado.web.RequestHandler) -> None:
     """Access log, without heartbeats (as AWE) and without the long-poll noise of idle workers."""
     import logging
@@ -56,6 +53,6 @@ def _log_request(handler: tornado.web.RequestHandler) -> None:
     ):
         level = logging.DEBUG  # "No eligible workunit found" every few seconds per idle worker
     logging.getLogger("awe.access").log(
-        level, "%s %s %d %.1fms", request.method, SECRET_QUERY.sub(r"\1…", request.uri), status,
+        level, "%s %s %d %.1fms", request.method, mask_ticket(request.uri), status,
         1000.0 * request.request_time(),
     )  # fmt: skip

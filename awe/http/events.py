@@ -151,6 +151,10 @@ class EventsHandler(APIHandler):
             raise Unauthorized("No Authorization")
         return name
 
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        self.request.uri = eventstream.mask_ticket(self.request.uri or "")  # before it is logged
+        super().log_exception(typ, value, tb)
+
     def finish(self, chunk: Any = None) -> Any:
         if self._finished or (self._closed and self._headers_written):
             self._finished = True  # the connection is gone: nothing more to send
