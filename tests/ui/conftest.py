@@ -79,12 +79,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 class Api:
     """The REST API as a script or a worker uses it (urllib3), to set scenes for the page."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, token: str = "") -> None:
         self.url = url
+        self.token = token
         self.pool = urllib3.PoolManager(retries=False)
 
     def data(self, method: str, path: str, fields: dict[str, Any] | None = None) -> Any:
-        body, headers = None, {}
+        body, headers = None, {"Authorization": f"Bearer {self.token}"} if self.token else {}
         if fields is not None:
             body, content_type = urllib3.encode_multipart_formdata(fields)
             headers["Content-Type"] = content_type

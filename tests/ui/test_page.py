@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -179,3 +180,44 @@ def test_a_job_goes_from_queued_to_completed_live(
     assert changes[0].split() == ["in-progress", "→", "completed"]  # newest first
     driver.execute_script("document.querySelector('#job-detail').scrollTop = 10000")
     screenshot(driver, "ui-history")
+
+
+@pytest.fixture(scope="module")
+def locked_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """Anonymous callers may do nothing; ana and bob have tokens."""
+    config = {
+        "anonymous": {"read": False, "write": False, "delete": False},
+        "auth": {"tokens": {"ana-token": "ana", "bob-token": "bob"}},
+    }
+    proc = ServerProcess(tmp_path_factory.mktemp("ui-auth") / "srv", config).start()
+    yield proc
+    proc.stop()
+
+
+def test_a_token_entered_on_the_page_shows_that_users_jobs_only(
+    driver: Any, locked_server: ServerProcess
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    ana, bob = (Api(locked_server.url, token) for token in ("ana-token", "bob-token"))
+    mine = ana.submit(squares("ana's job"))
+    theirs = bob.submit(squares("bob's job"))
+    driver.get(locked_server.url + "/ui/")
+    driver.execute_script("sessionStorage.clear()")
+    driver.refresh()
+    wait(driver, lambda b: b.find_element(By.ID, "signin-needed").is_displayed(),
+         "the page does not ask for a token")  # fmt: skip
+    screenshot(driver, "ui-signin")
+    driver.find_element(By.ID, "token").send_keys("ana-token")
+    click(driver, "#signin-button", "no sign-in button")
+    wait(driver, lambda b: state_of(b, mine["id"]) == "queued", "ana's job not listed")
+    assert state_of(driver, theirs["id"]) == ""
+    assert driver.find_element(By.ID, "who").text == "ana"
+    assert driver.execute_script("return sessionStorage.getItem('awe.token')") == "ana-token"
+    wait(driver, lambda b: b.find_element(By.ID, "live").get_attribute("data-live") == "live",
+         "the event stream did not open with a ticket")  # fmt: skip
+    screenshot(driver, "ui-signed-in")
+    click(driver, "#signout", "no sign-out button")
+    wait(driver, lambda b: b.find_element(By.ID, "signin-needed").is_displayed(),
+         "signing out does not hide the jobs")  # fmt: skip
+    assert driver.execute_script("return sessionStorage.getItem('awe.token')") is None

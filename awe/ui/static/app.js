@@ -37,6 +37,8 @@ async function run() {
   const what = { ...pending };
   Object.keys(pending).forEach((k) => { pending[k] = false; });
   const view = currentView();
+  $("signin-needed").hidden = Boolean(me.rights.read);
+  if (!me.rights.read) return;  // nothing to show until a token is entered
   const tasks = [];
   if (what.summary) tasks.push(summary());
   if (what.jobs && view.name !== "workers") tasks.push(jobs.refresh());
@@ -123,6 +125,7 @@ async function signIn() {
   $("signin-button").hidden = Boolean(named);
   $("signout").hidden = !named;
   document.body.classList.toggle("needs-signin", !me.rights.read);
+  if (!me.rights.read) $("token").focus();
   live.start();
   route();
 }
