@@ -39,6 +39,7 @@ from awe.store import open_store
 from awe.store.base import Store, StoreUnavailable
 
 log = logging.getLogger("awe.server")
+DEFAULTS = ServerConfig()  # what --help shows as each flag's default
 
 
 class AweServer:
@@ -68,7 +69,7 @@ class AweServer:
             urllib3.PoolManager(num_pools=8, maxsize=4, retries=False),
             timeout_s=config.datastore.shock_timeout_s,
         )
-        self.events = EventBus()
+        self.events = EventBus(config.events.capacity)
         self.supervisor = Supervisor(fatal)
         died = self.supervisor.died
         queue_cfg = config.queue
@@ -255,13 +256,30 @@ def serve(config: ServerConfig) -> None:
     "--config",
     "config_path",
     type=click.Path(),
-    help="YAML config (conf/awe-server.yaml documents every key).",
+    help="YAML config (conf/awe-server.yaml documents every key). Default: none, built-in "
+    "defaults.",
 )
-@click.option("--port", type=int, help="API port (0 picks a free one). Overrides api.port.")
-@click.option("--host", help="Address to listen on. Overrides api.host.")
-@click.option("--data-dir", help="Data directory. Overrides paths.data.")
-@click.option("--mongodb-uri", help="Use MongoDB at this URI instead of the embedded store.")
-@click.option("--no-recover", is_flag=True, help="Leave unfinished jobs in the store (zombies).")
+@click.option(
+    "--port",
+    type=int,
+    help=f"API port (0 picks a free one). Overrides api.port. Default: {DEFAULTS.api.port}.",
+)
+@click.option(
+    "--host", help=f"Address to listen on. Overrides api.host. Default: {DEFAULTS.api.host}."
+)
+@click.option(
+    "--data-dir", help=f"Data directory. Overrides paths.data. Default: {DEFAULTS.paths.data}."
+)
+@click.option(
+    "--mongodb-uri",
+    help="Use MongoDB at this URI instead of the embedded store. Default: the embedded store "
+    "(SQLite in the data directory).",
+)
+@click.option(
+    "--no-recover",
+    is_flag=True,
+    help="Leave unfinished jobs in the store (zombies). Default: bring them all back.",
+)
 @click.option("--log-level", default="info", show_default=True, help="debug, info, warning, error.")
 @click.version_option(__version__)
 def main(config_path: str | None, log_level: str, **flags: Any) -> None:

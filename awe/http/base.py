@@ -42,7 +42,7 @@ class Services:
     store: Store
     executor: Any  # runs blocking store reads off the IOLoop
     snapshots: Any = None  # the store's one writer: full deletion and imports go through it
-    events: EventBus = field(default_factory=EventBus)
+    events: EventBus = field(default_factory=EventBus)  # every state change, for streams/metrics
 
 
 def new_request_id() -> str:

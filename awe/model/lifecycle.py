@@ -339,16 +339,17 @@ def _work_failed(job: Job, task: Task, unit: Workunit, notes: str, now: str,
     unit.notes = notes
     limit = 1 if job.info.get("noretry") else settings.max_work_failure
     wuid = task.wuid(unit)
+    why = f"failed: {notes}" if notes else "failed"
     if task.skip == 2 and _skippable(task):
-        move_unit(job, task, unit, "fail_skip", effects, detail=notes)
+        move_unit(job, task, unit, "fail_skip", effects, detail=why)
         move_task(task, "fail_skip", effects)
         withdraw_task(task, effects)
         recount(job)
         enqueue_ready_tasks(job, now, settings, effects)
     elif unit.failed < limit:
-        move_unit(job, task, unit, "retry", effects, detail=notes)
+        move_unit(job, task, unit, "retry", effects, detail=why)
     else:
-        move_unit(job, task, unit, "fail_limit", effects, detail=notes)
+        move_unit(job, task, unit, "fail_limit", effects, detail=why)
         reason = f"workunit {wuid} failed {limit} time(s)."
         if notes:
             reason += f" msg from client:{notes}"
