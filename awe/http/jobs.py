@@ -10,10 +10,13 @@ from typing import Any
 
 import tornado.ioloop
 
-from awe.errors import AweError, NotFound, NotImplementedOp
+from awe.actors.messages import GetJob, Insert, OperateJob, Purge, Registered, SubmitJob
+from awe.errors import AweError, NotImplementedOp
 from awe.http.base import APIHandler, UploadHandler
+from awe.model import compat, expiration
+from awe.model.compat import parse_submission
 from awe.model.job import public_job
-from awe.model.jobscript import parse_job_script
+from awe.model.jobimport import import_document
 from awe.model.times import normalise_date, now
 from awe.store import check_field
 from awe.store.base import JobQuery
@@ -33,7 +36,10 @@ def is_field(name: str) -> bool:
     return True
 
 
-JOB_OPS = ("suspend", "resume", "resubmit", "recover", "recompute", "clientgroup", "priority")
+JOB_OPS = (
+    "suspend", "resume", "resubmit", "recover", "recompute", "clientgroup", "priority",
+    "pipeline", "expiration",
+)  # fmt: skip
 
 
 class JobsHandler(UploadHandler):
@@ -48,20 +54,36 @@ class JobsHandler(UploadHandler):
         content_type = self.request.headers.get("Content-Type", "")
         if not content_type.startswith("multipart/form-data"):
             raise AweError("No job file is submitted")
+        imported = self.file("import")
+        if imported is not None:
+            self.reply(await self._import(imported, user))
+            return
         script = self.file("upload")
         if script is None:
             raise AweError("No job script or awf is submitted")
         token = self.request.headers.get("Datatoken") or None
         parse = functools.partial(
-            parse_job_script, script, job_id=str(uuid.uuid4()), now=now(), owner=user,
+            parse_submission, script, job_id=str(uuid.uuid4()), now=now(), owner=user,
             datatoken=token,
         )  # fmt: skip
         loop = tornado.ioloop.IOLoop.current()  # a 16 MiB script must not stall other requests
         job = await loop.run_in_executor(self.services.executor, parse)
-        self.reply(await self.ask(self.services.queue.submit, job))
+        self.reply(await self.ask(self.services.queue, SubmitJob, job=job))
+
+    async def _import(self, raw: bytes, owner: str) -> dict[str, Any]:
+        """AWE v0.9.30's `import`: a finished job's document is stored, not run."""
+        convert = functools.partial(import_document, raw, owner=owner, now=now())
+        loop = tornado.ioloop.IOLoop.current()
+        doc = await loop.run_in_executor(self.services.executor, convert)
+        return public_job(
+            await self.ask(self.services.snapshots, Insert, doc=doc), registered=False
+        )
 
     async def get(self) -> None:
         user = self.require("read")
+        if self.flag("distinct"):
+            self.reply(await self._distinct(user))
+            return
         limit = self.int_arg("limit", self.config.queue.page_size)
         offset = self.int_arg("offset", 0)
         limit = self.config.queue.page_size if limit <= 0 else limit
@@ -81,7 +103,7 @@ class JobsHandler(UploadHandler):
             query.filters = self._filters()
             query.date_start = self._date("date_start")
             query.date_end = self._date("date_end")
-        live = await self.ask(self.services.queue.registered)
+        live = await self.ask(self.services.queue, Registered)
         for flag in ("active", "suspend", "registered"):
             if self.flag(flag):
                 allowed = set(live[flag])
@@ -90,6 +112,18 @@ class JobsHandler(UploadHandler):
         registered = set(live["registered"])
         jobs = [public_job(doc, doc["id"] in registered) for doc in docs]
         self.reply(jobs, limit=limit, offset=offset, total_count=total)
+
+    async def _distinct(self, user: str) -> list[Any]:
+        """`?distinct=<info field>`: the values AWE's monitor offers as filters (v0.9.30)."""
+        name = self.arg("distinct") or ""
+        if name not in compat.DISTINCT_FIELDS:
+            raise AweError(f"unable to run distinct query on non-indexed info field: {name}")
+        query = JobQuery(readable_by=None if self.is_admin(user) else user)
+        if self.flag("query"):
+            query.filters = self._filters()
+            query.date_start = self._date("date_start")
+            query.date_end = self._date("date_end")
+        return await self.read_store(self.services.store.distinct, f"info.{name}", query)
 
     def _filters(self) -> dict[str, list[str]]:
         filters: dict[str, list[str]] = {}
@@ -114,13 +148,14 @@ class JobsHandler(UploadHandler):
             raise AweError(str(err)) from None
 
     async def put(self) -> None:
-        self.require("write")
+        caller = self.caller("write")
         if not self.flag("resumeall"):
             raise NotImplementedOp()
-        live = await self.ask(self.services.queue.registered)
+        queue = self.services.queue
+        live = await self.ask(queue, Registered)
         results = await asyncio.gather(
             *(
-                self.ask(self.services.queue.operate, j, "resume", None, None)
+                self.ask(queue, OperateJob, job_id=j, op="resume", caller=caller)
                 for j in live["suspend"]
             ),
             return_exceptions=True,
@@ -129,56 +164,54 @@ class JobsHandler(UploadHandler):
         self.reply(f"{resumed} suspended jobs resumed")
 
     async def delete(self) -> None:
-        self.require("delete")
+        caller = self.caller("delete")
         queue = self.services.queue
         if self.flag("suspend"):
-            live = await self.ask(queue.registered)
-            targets = [(j, None) for j in live["suspend"]]
+            live = await self.ask(queue, Registered)
+            targets = live["suspend"]
             label = "suspended"
         elif self.flag("zombie"):
-            live = await self.ask(queue.registered)
+            live = await self.ask(queue, Registered)
             query = JobQuery(
                 filters={"state": ["queued", "in-progress"]},
                 exclude_ids=live["registered"],
                 limit=0,
             )
             docs, _ = await self.read_store(self.services.store.find_jobs, query)
-            targets = [(doc["id"], doc) for doc in docs]
+            targets = [doc["id"] for doc in docs]
             label = "zombie"
         else:
             raise NotImplementedOp()
         results = await asyncio.gather(
-            *(self.ask(queue.operate, j, "delete", None, doc) for j, doc in targets),
+            *(
+                self.ask(queue, OperateJob, job_id=j, op="delete", caller=caller, right="delete")
+                for j in targets
+            ),
             return_exceptions=True,
         )
-        deleted = sum(1 for r in results if not isinstance(r, BaseException))
-        self.reply(f"deleted {deleted} {label} jobs")
+        done = [
+            j for j, r in zip(targets, results, strict=True) if not isinstance(r, BaseException)
+        ]
+        if self.flag("full"):
+            for job_id in done:
+                await self.ask(self.services.snapshots, Purge, job_id=job_id)
+        self.reply(f"deleted {len(done)} {label} jobs")
 
 
 class JobHandler(APIHandler):
-    """`/job/{id}`: show, operate, delete."""
-
-    async def _stored(self, job_id: str) -> dict[str, Any] | None:
-        return await self.read_store(self.services.store.get_job, job_id)
+    """`/job/{id}`: show (`?perf`, `?history`), operate, delete."""
 
     async def get(self, job_id: str) -> None:
-        live = await self.ask(self.services.queue.route, job_id, "get")
-        if live is None:
-            stored = await self._stored(job_id)
-            if stored is None:
-                raise AweError(f"job not found:{job_id}")
-            self.check_acl(stored, "read")
-            doc = public_job(stored, registered=False)
-        else:
-            doc, acl = live
-            self.check_acl({"acl": acl}, "read")
-        if self.flag("perf"):
-            self.reply(await self._perf(doc))
+        view, acl = await self.ask(self.services.queue, GetJob, job_id=job_id,
+                                   history=self.flag("history"))  # fmt: skip
+        self.check_acl({"acl": acl}, "read")
+        if self.flag("perf") and not self.flag("history"):
+            self.reply(await self._perf(view))
             return
-        self.reply(doc)
+        self.reply(view)
 
     async def _perf(self, doc: dict[str, Any]) -> dict[str, Any]:
-        """JobPerf (spec 9.1) from the job's own dates and the workers' perf reports."""
+        """AWE's JobPerf (spec 9.1) from the job's own dates and the workers' perf reports."""
         stored = await self.read_store(self.services.store.job_reports, doc["id"], "perf")
         work_stats: dict[str, Any] = {}
         for wuid, raw in sorted(stored.items()):
@@ -186,32 +219,16 @@ class JobHandler(APIHandler):
                 work_stats[wuid] = json.loads(raw)
             except ValueError:
                 work_stats[wuid] = {"raw": raw.decode(errors="replace")}
-        task_stats = {
-            t["taskid"]: {"queued": t["createddate"], "start": t["starteddate"],
-                          "end": t["completeddate"], "computetime": t["computetime"]}
-            for t in doc.get("tasks", [])
-        }  # fmt: skip
-        info = doc.get("info", {})
-        return {
-            "id": doc["id"],
-            "queued": info.get("submittime"),
-            "start": info.get("startedtime"),
-            "end": info.get("completedtime"),
-            "task_stats": task_stats,
-            "work_stats": work_stats,
-        }
+        return compat.perf_doc(doc, work_stats)
 
     async def put(self, job_id: str) -> None:
-        op, arg = self._operation()
-        stored = await self._stored(job_id)
-        if stored is not None:
-            self.check_acl(stored, "write")
-        else:
-            self.require("write")
-        answer = await self.ask(self.services.queue.operate, job_id, op, arg, stored)
+        op, arg = self._operation(job_id)
+        caller = self.caller("write")
+        answer = await self.ask(self.services.queue, OperateJob, job_id=job_id, op=op, arg=arg,
+                                caller=caller)  # fmt: skip
         self.reply(answer)
 
-    def _operation(self) -> tuple[str, Any]:
+    def _operation(self, job_id: str) -> tuple[str, Any]:
         present = [op for op in JOB_OPS if self.flag(op)]
         if not present:
             raise AweError("requested job operation not supported")
@@ -227,6 +244,15 @@ class JobHandler(APIHandler):
             arg = self.arg("clientgroup") or ""
             if not arg:
                 raise AweError("lacking clientgroup name")
+        elif op in ("pipeline", "expiration"):
+            arg = self.arg(op) or ""
+            if not arg:
+                raise AweError(f"lacking {op} value")
+            if op == "expiration" and not expiration.valid(arg):
+                raise AweError(
+                    f"failed to set the expiration for job: {job_id} "
+                    f"expiration format '{arg}' is invalid"
+                )
         elif op == "priority":
             arg = self.int_arg("priority", 0)
             if arg < 1:
@@ -234,17 +260,12 @@ class JobHandler(APIHandler):
         return op, arg
 
     async def delete(self, job_id: str) -> None:
-        stored = await self._stored(job_id)
-        if stored is None:
-            live = await self.ask(self.services.queue.route, job_id, "get")
-            if live is None:
-                raise NotFound("Not Found")
-            self.check_acl({"acl": live[1]}, "delete")
-        else:
-            self.check_acl(stored, "delete")
-        if self.flag("suspend") and (stored or {}).get("state") != "suspend":
-            raise AweError(f"job {job_id} is not suspended: nothing deleted")
-        answer = await self.ask(self.services.queue.operate, job_id, "delete", None, stored)
+        caller = self.caller("delete")
+        options = {"only_suspended": self.flag("suspend"), "full": self.flag("full")}
+        answer = await self.ask(self.services.queue, OperateJob, job_id=job_id, op="delete",
+                                arg=options, caller=caller, right="delete")  # fmt: skip
+        if options["full"]:  # AWE v0.9.30: the document goes too, with its workunits and reports
+            await self.ask(self.services.snapshots, Purge, job_id=job_id)
         self.reply(answer)
 
 

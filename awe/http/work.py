@@ -7,12 +7,21 @@ import itertools
 import json
 from typing import Any
 
-from awe.actors.base import new_reply
-from awe.errors import NO_WORK, AweError
+from pykka import ActorDeadError
+
+from awe.actors.base import SHUTTING_DOWN, new_reply
+from awe.actors.messages import (
+    CancelWait,
+    Checkout,
+    GetSecret,
+    GetWorkunit,
+    ReportWork,
+)
+from awe.errors import NO_WORK, AweError, Timeout, Unauthorized, Unavailable
 from awe.http.base import UploadHandler
+from awe.http.queue import live_overviews
+from awe.model import compat
 from awe.model.ids import split_work_id
-from awe.model.job import Job
-from awe.model.lifecycle import find_unit, workunit_view
 from awe.store.base import Report
 
 REPORT_FILES = ("stdout", "stderr", "worknotes", "perf", "outputs")
@@ -26,30 +35,70 @@ class WorkListHandler(UploadHandler):
     async def get(self) -> None:
         client_id = self.arg("client")
         if client_id is None:
-            self.require("read")
-            self.reply(await self.ask(self.services.queue.workunits))
+            await self._listing()
             return
         available = self.int_arg("available", -1)
         wait_s = self.number_arg("wait", 0.0)
         wait_s = max(0.0, min(wait_s, self.config.queue.max_checkout_wait_s))
         self.reply(await self._checkout(client_id, available if available >= 0 else None, wait_s))
 
-    async def _checkout(self, client_id: str, available: int | None, wait_s: float) -> Any:
-        registry = self.services.registry
-        token = next(_wait_tokens)
-        reply = new_reply()
-        registry.checkout.defer(client_id, self.cg_token(), available, wait_s, token, reply=reply)
-        waiting = asyncio.wrap_future(reply)
-        if wait_s <= 0:
-            return await waiting
+    async def _listing(self) -> None:
+        """The workunits in the queue (queued, checkout, suspend) of jobs the caller may read;
+        with `?query` sorted and paged as AWE's monitor asks (`total_count`)."""
+        self.require("read")
+        views = [
+            view
+            for overview in await live_overviews(self, workunits=True)
+            if self._readable(overview["acl"])
+            for view in overview["views"]
+        ]
+        state = self.arg("state")
+        if state:
+            views = [view for view in views if view["state"] == state]
+        if not self.flag("query"):
+            self.reply(views)
+            return
+        limit = self.int_arg("limit", self.config.queue.page_size)
+        offset = max(0, self.int_arg("offset", 0))
+        descending = (self.arg("direction") or "desc") == "desc"
+        ordered = compat.sort_workunits(views, self.arg("order") or "info.submittime", descending)
+        page = ordered[offset : offset + limit] if limit > 0 else ordered[offset:]
+        self.reply(page, limit=limit, offset=offset, total_count=len(ordered))
+
+    def _readable(self, acl: dict[str, Any]) -> bool:
         try:
-            return await asyncio.wait_for(asyncio.shield(waiting), timeout=wait_s)
+            self.check_acl({"acl": acl}, "read")
+        except Unauthorized:
+            return False
+        return True
+
+    async def _checkout(self, client_id: str, available: int | None, wait_s: float) -> Any:
+        """Through the registry (is the client known, not suspended?) to the queue's pick."""
+        registry, deadline = self.services.registry, self.config.api.ask_timeout_s
+        token = next(_wait_tokens)
+        command = Checkout(client_id=client_id, token=self.cg_token(), available=available,
+                           wait_s=wait_s, wait_token=token, stimulus=self.request_id,
+                           reply=new_reply())  # fmt: skip
+        try:
+            registry.tell(command)
+        except ActorDeadError as err:
+            raise Unavailable(SHUTTING_DOWN) from err
+        waiting = asyncio.wrap_future(command.reply)
+        try:
+            if wait_s > 0:
+                try:
+                    return await asyncio.wait_for(asyncio.shield(waiting), timeout=wait_s)
+                except TimeoutError:
+                    # Through the registry, so the cancel reaches the queue after the checkout.
+                    if await self.ask(registry, CancelWait, wait_token=token):
+                        raise AweError(NO_WORK) from None
+                    # picked meanwhile: its lease is being made durable, the answer comes
+            return await asyncio.wait_for(waiting, timeout=deadline)
         except TimeoutError:
-            # Through the registry, so the cancel reaches the queue after the checkout did.
-            await self.ask(registry.cancel_wait, token)
-            if reply.done():
-                return await waiting
-            raise AweError(NO_WORK) from None
+            raise Timeout(
+                f"no answer within {deadline:g} s (request {self.request_id}); "
+                "it may still take effect"
+            ) from None
 
 
 class WorkHandler(UploadHandler):
@@ -59,6 +108,7 @@ class WorkHandler(UploadHandler):
         return self.config.reports.max_bytes
 
     async def get(self, wuid: str) -> None:
+        wuid = compat.decode_work_id(wuid)
         if self.flag("status"):
             await self._report(wuid)
         elif self.flag("datatoken") or self.flag("privateenv"):
@@ -69,20 +119,12 @@ class WorkHandler(UploadHandler):
             self.reply(await self._view(wuid))
 
     async def put(self, wuid: str) -> None:
-        await self._report(wuid)
+        await self._report(compat.decode_work_id(wuid))
 
     async def _view(self, wuid: str) -> dict[str, Any]:
         self.require("read")
         job_id, _, _ = split_work_id(wuid)
-        view = await self.ask(self.services.queue.route, job_id, "workunit", wuid)
-        if view is not None:
-            return view
-        doc = await self.read_store(self.services.store.get_job, job_id)
-        if doc is None:
-            raise AweError(f"job not found:{job_id}")
-        job = Job.from_doc(doc)
-        task, unit = find_unit(job, wuid)
-        return workunit_view(job, task, unit)
+        return await self.ask(self.services.queue, GetWorkunit, job_id=job_id, wuid=wuid)
 
     async def _report_file(self, wuid: str, name: str) -> None:
         self.require("read")
@@ -98,8 +140,8 @@ class WorkHandler(UploadHandler):
         client_id = self.arg("client")
         if not client_id:
             raise AweError(NEED_CLIENT)
-        registry = self.services.registry
-        value = await self.ask(registry.secret, client_id, self.cg_token(), wuid, kind)
+        value = await self.ask(self.services.registry, GetSecret, client_id=client_id,
+                               token=self.cg_token(), wuid=wuid, kind=kind)  # fmt: skip
         if value is None:
             raise AweError(f"error in getting token for job {wuid}")
         header = "Datatoken" if kind == "datatoken" else "Privateenv"
@@ -124,13 +166,14 @@ class WorkHandler(UploadHandler):
                     reports.append(Report(job_id, wuid, name, content))
             notes = (self.file("notes") or b"").decode(errors="replace")[-4096:]
         answer = await self.ask(
-            self.services.registry.report,
-            client_id, self.cg_token(), wuid, status, computetime, notes, reports,
+            self.services.registry, ReportWork, client_id=client_id, token=self.cg_token(),
+            wuid=wuid, status=status, computetime=computetime, notes=notes, reports=tuple(reports),
         )  # fmt: skip
         self.reply("ok" if answer is None else answer)
 
 
 routes = [
     (r"/work/?", WorkListHandler),
+    (r"/work/(base64:.+)", WorkHandler),  # standard base64 may hold a '/'
     (r"/work/([^/]+)/?", WorkHandler),
 ]

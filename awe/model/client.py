@@ -10,7 +10,7 @@ from typing import Any
 
 from awe.errors import AweError
 from awe.model.matching import ClientView
-from awe.model.times import ZERO_TIME, parse_time
+from awe.model.times import ZERO_TIME, format_time, parse_time
 
 GROUP_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
@@ -32,6 +32,9 @@ class Client:
     instance_id: str = ""
     instance_type: str = ""
     host: str = ""
+    # what newer AWE clients send and its monitor shows ("host" is v0.9's name for the IP)
+    host_ip: str = ""
+    hostname: str = ""
     cores: int = 0
     apps: list[str] = field(default_factory=list)
     regtime: str = ZERO_TIME
@@ -39,6 +42,8 @@ class Client:
     total_checkout: int = 0
     total_completed: int = 0
     total_failed: int = 0
+    # the registry's view of the leases this client holds, derived from the lease changes
+    # job actors announce (awe.model.registry); a profile's claim at registration until then
     current_work: dict[str, bool] = field(default_factory=dict)
     skip_work: list[str] = field(default_factory=list)
     consecutive_failures: int = 0
@@ -71,6 +76,8 @@ class Client:
             "instance_id": self.instance_id,
             "instance_type": self.instance_type,
             "host": self.host,
+            "host_ip": self.host_ip or self.host,
+            "hostname": self.hostname,
             "cores": self.cores,
             "apps": list(self.apps),
             "regtime": self.regtime,
@@ -99,6 +106,18 @@ def _text(profile: dict[str, Any], key: str) -> str:
     return value
 
 
+def _time(text: str, key: str) -> str:
+    """A time from a profile, normalised to the stored form; refused when it is not one."""
+    if text == ZERO_TIME:
+        return text
+    try:
+        return format_time(parse_time(text))
+    except (ValueError, OverflowError):
+        raise AweError(
+            f"Error in registering new client:{key} must be an RFC 3339 time, got {text!r}"
+        ) from None
+
+
 def client_from_profile(profile: Any, now: str) -> Client:
     """A client from the `profile` a worker registers with (new id unless it carries one)."""
     if not isinstance(profile, dict):
@@ -119,7 +138,7 @@ def client_from_profile(profile: Any, now: str) -> Client:
     cores = profile.get("cores") or 0
     if not isinstance(cores, int):
         raise AweError("Error in registering new client:cores must be an integer")
-    regtime = _text(profile, "regtime") or ZERO_TIME
+    regtime = _time(_text(profile, "regtime") or ZERO_TIME, "regtime")
     counters = {
         k: profile.get(k) or 0 for k in ("total_checkout", "total_completed", "total_failed")
     }
@@ -132,7 +151,9 @@ def client_from_profile(profile: Any, now: str) -> Client:
         domain=_text(profile, "domain"),
         instance_id=_text(profile, "instance_id"),
         instance_type=_text(profile, "instance_type"),
-        host=_text(profile, "host"),
+        host=_text(profile, "host") or _text(profile, "host_ip"),
+        host_ip=_text(profile, "host_ip"),
+        hostname=_text(profile, "hostname"),
         cores=cores,
         apps=list(apps),
         regtime=now if regtime == ZERO_TIME else regtime,
@@ -144,17 +165,12 @@ def client_from_profile(profile: Any, now: str) -> Client:
     )
 
 
-def record_report(client: Client, wuid: str, status: str, applied: bool, max_failures: int) -> bool:
-    """Update counters for a report; True when the client must now be suspended (spec 4.5)."""
-    client.current_work.pop(wuid, None)
-    if client.status == ClientStatus.BUSY and not client.current_work:
-        client.status = ClientStatus.IDLE
-    if not applied:
-        return False
-    if status == "done":
+def record_outcome(client: Client, wuid: str, outcome: str, max_failures: int) -> bool:
+    """Count a finished lease (spec 4.5); True when the client must now be suspended."""
+    if outcome == "done":
         client.total_completed += 1
         client.consecutive_failures = 0
-    elif status == "fail":
+    elif outcome == "fail":
         client.total_failed += 1
         client.consecutive_failures += 1
         if wuid not in client.skip_work:

@@ -19,16 +19,22 @@ from typing import Any
 from awe.store.base import INDEXED_FIELDS, Batch, JobQuery, StoreUnavailable
 from awe.store.rules import (
     DEFAULT_MAX_JID,
+    EXPIRABLE_STATES,
+    FIRST_REAL_TIME,
     CheckedBatch,
     check_batch,
+    check_field,
     check_query,
     date_bounds,
+    merge_history,
     merge_workunits,
     page_bounds,
+    sort_distinct,
     unfinished_query,
 )
 
 SYNCHRONOUS_MODES = ("full", "normal")
+_SCALAR_TYPES = ("text", "integer", "real", "true", "false")
 _BUSY_TIMEOUT_S = 30.0
 
 _SCHEMA = """
@@ -42,6 +48,9 @@ CREATE TABLE IF NOT EXISTS perf (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
 CREATE TABLE IF NOT EXISTS workunits (wuid TEXT PRIMARY KEY, job_id TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS workunits_job_id ON workunits (job_id);
+CREATE TABLE IF NOT EXISTS history (
+    job_id TEXT NOT NULL, seq INTEGER NOT NULL, row TEXT NOT NULL, PRIMARY KEY (job_id, seq)
+) WITHOUT ROWID;
 """
 
 
@@ -180,22 +189,63 @@ class EmbeddedStore:
             finally:
                 conn.execute("COMMIT")
 
-    def save_batch(self, batch: Batch) -> None:
-        """Write the whole batch in one transaction, committed (durable) before returning."""
-        if not batch:
-            return
-        checked = check_batch(batch)
-        with self._errors("save a batch"):
+    @contextmanager
+    def _write_transaction(self, doing: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction, committed (durable) when the block ends, rolled back on error."""
+        with self._errors(doing):
             conn = self._conn()
             _end_stray_transaction(conn)
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                self._write(conn, checked)
+                yield conn
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+
+    def save_batch(self, batch: Batch) -> None:
+        """Write the whole batch in one transaction, committed (durable) before returning."""
+        if not batch:
+            return
+        checked = check_batch(batch)
+        with self._write_transaction("save a batch") as conn:
+            self._write(conn, checked)
+
+    def delete_job(self, job_id: str) -> bool:
+        """Remove a job with its workunits, reports and perf record, in one transaction."""
+        with self._write_transaction("delete a job") as conn:
+            found = conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount
+            conn.execute("DELETE FROM workunits WHERE job_id = ?", (job_id,))
+            conn.execute("DELETE FROM history WHERE job_id = ?", (job_id,))
+            conn.execute("DELETE FROM reports WHERE job_id = ?", (job_id,))
+            conn.execute("DELETE FROM perf WHERE id = ?", (job_id,))
+        return found > 0
+
+    def distinct(self, field: str, query: JobQuery) -> list[Any]:
+        """The distinct scalar values of `field` among the jobs matching `query`."""
+        check_query(query)
+        check_field(field)
+        where, params = _where(query)
+        sql = f"SELECT DISTINCT {_type(field)}, {_value(field)} FROM jobs{where}"
+        with self._read() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        booleans = {"true": True, "false": False}
+        return sort_distinct(
+            [booleans.get(kind, value) for kind, value in rows if kind in _SCALAR_TYPES]
+        )
+
+    def expired_job_ids(self, now: str) -> list[str]:
+        """Finished jobs whose expiration is set and has passed (the reaper removes them)."""
+        sql = (
+            f"SELECT id FROM jobs WHERE {_value('state')} IN (SELECT value FROM json_each(?))"
+            f" AND {_type('expiration')} = 'text'"
+            f" AND {_value('expiration')} >= ? AND {_value('expiration')} < ?"
+            " ORDER BY id"
+        )
+        params = (json.dumps(list(EXPIRABLE_STATES)), FIRST_REAL_TIME, now)
+        with self._read() as conn:
+            return [job_id for (job_id,) in conn.execute(sql, params).fetchall()]
 
     @staticmethod
     def _write(conn: sqlite3.Connection, checked: CheckedBatch) -> None:
@@ -223,6 +273,14 @@ class EmbeddedStore:
         conn.executemany(
             "DELETE FROM workunits WHERE wuid = ?", [(w,) for w in checked.removed_workunits]
         )
+        conn.executemany(
+            "INSERT INTO history (job_id, seq, row) VALUES (?, ?, ?)"
+            " ON CONFLICT (job_id, seq) DO UPDATE SET row = excluded.row",
+            [(job_id, seq, text) for (job_id, seq), (_, text) in checked.history.items()],
+        )
+        conn.executemany(
+            "DELETE FROM history WHERE job_id = ? AND seq < ?", list(checked.history_from.items())
+        )
         if checked.max_jid is not None:
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('max_jid', ?)"
@@ -234,13 +292,16 @@ class EmbeddedStore:
         """One job document by id, or None."""
         with self._read() as conn:
             row = conn.execute("SELECT doc FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            units = self._units(conn, job_id) if row else []
-        return merge_workunits(json.loads(row[0]), units) if row else None
+            return self._whole(conn, json.loads(row[0])) if row else None
 
-    @staticmethod
-    def _units(conn: sqlite3.Connection, job_id: str) -> list[dict[str, Any]]:
+    @classmethod
+    def _whole(cls, conn: sqlite3.Connection, job: dict[str, Any]) -> dict[str, Any]:
+        """The job with the parts stored apart: workunits and history."""
+        job_id = job["id"]
         rows = conn.execute("SELECT doc FROM workunits WHERE job_id = ?", (job_id,)).fetchall()
-        return [json.loads(doc) for (doc,) in rows]
+        merge_workunits(job, [json.loads(doc) for (doc,) in rows])
+        events = conn.execute("SELECT seq, row FROM history WHERE job_id = ?", (job_id,))
+        return merge_history(job, [(seq, json.loads(text)) for seq, text in events.fetchall()])
 
     def find_jobs(self, query: JobQuery) -> tuple[list[dict[str, Any]], int]:
         """Return one page of matching jobs and the total number of matches."""
@@ -261,7 +322,7 @@ class EmbeddedStore:
         """Jobs in UNFINISHED_STATES, oldest `info.submittime` first (start-up recovery)."""
         jobs = self.find_jobs(unfinished_query())[0]
         with self._read() as conn:
-            return [merge_workunits(job, self._units(conn, job["id"])) for job in jobs]
+            return [self._whole(conn, job) for job in jobs]
 
     def max_jid(self) -> int:
         """The largest jid ever saved, or 10000 when none was."""
