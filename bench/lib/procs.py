@@ -21,6 +21,7 @@ from tests.e2e.serverproc import console_script, kill_process, stop_process
 
 REPO = Path(__file__).resolve().parents[2]
 LISTEN_LINE = re.compile(r"listening on (http://[\d.]+:\d+)")
+EXCEPTION_LINE = re.compile(r"^[\w.]+(Error|Exception|Exit)\b")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -259,10 +260,23 @@ class ServerProc:
         except OSError:
             return []
 
-    def problems(self, limit: int = 5) -> list[str]:
-        """The first WARNING/ERROR/traceback lines of the log."""
-        keys = (" WARNING ", " ERROR ", "Traceback")
-        return [ln for ln in self.log_lines() if any(k in ln for k in keys)][:limit]
+    def problems(self, limit: int = 5, ignore: str = "") -> list[str]:
+        """The first WARNING/ERROR lines of the log, each ERROR with the exception that ended
+        its traceback; lines containing `ignore` (when given) are left out."""
+        lines = self.log_lines()
+        found = []
+        for i, line in enumerate(lines):
+            if not (" WARNING " in line or " ERROR " in line) or (ignore and ignore in line):
+                continue
+            if " ERROR " in line:
+                for follow in lines[i + 1 : i + 60]:
+                    if EXCEPTION_LINE.match(follow):
+                        line += f" -> {follow.strip()}"
+                        break
+            found.append(line)
+            if len(found) >= limit:
+                break
+        return found
 
 
 class AweServerProc(ServerProc):
