@@ -102,6 +102,24 @@ class DatastoreConfig:
     root: str = ""  # empty: <paths.data>/datastore
     create_shock_nodes: bool = True  # pre-create Shock output nodes before enqueueing a task
     shock_timeout_s: float = 30.0
+    max_file_bytes: int = 100 * 1024**3  # largest file one upload may store (JSON 413 past it)
+    retention: str = ""  # "30d", "12h": finished jobs' files go this long after; "" keeps them
+    retention_check_interval_s: float = 3600.0
+    throttle_bytes_per_s: int = 0  # per transfer, both ways; 0 = as fast as it goes
+    index_chunk_bytes: int = 1024 * 1024  # the line index keeps one line start per chunk
+
+    def __post_init__(self) -> None:
+        from awe.model.retention import parse_duration
+
+        try:
+            parse_duration(self.retention)
+        except ValueError as err:
+            raise ConfigError(f"datastore.retention: {err}") from None
+        for key in ("max_file_bytes", "index_chunk_bytes", "retention_check_interval_s"):
+            if getattr(self, key) <= 0:
+                raise ConfigError(f"datastore.{key}: must be greater than 0")
+        if self.throttle_bytes_per_s < 0:
+            raise ConfigError("datastore.throttle_bytes_per_s: must not be negative")
 
 
 @dataclass

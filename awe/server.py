@@ -6,7 +6,9 @@ import asyncio
 import concurrent.futures
 import logging
 import signal
+import socket
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +27,12 @@ from awe.actors.job import JobActor, JobContext
 from awe.actors.queue import QueueActor
 from awe.actors.snapshots import SnapshotActor
 from awe.config import ConfigError, ServerConfig, load_server_config
+from awe.datastore import DataService, Datastore
 from awe.http.app import make_app
 from awe.http.base import Services
 from awe.model.lifecycle import Settings
-from awe.model.times import now
+from awe.model.retention import data_expired, parse_duration
+from awe.model.times import now, parse_time
 from awe.shock import ShockClient
 from awe.store import open_store
 from awe.store.base import Store, StoreUnavailable
@@ -43,14 +47,14 @@ class AweServer:
         self.config = config
         self.store = store
         self.executor = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="store-read")
-        root = config.datastore_root.resolve()
-        root.mkdir(parents=True, exist_ok=True)
+        self.datastore, self.data = open_datastore(config)
         settings = Settings(
             max_work_failure=config.queue.max_work_failure,
-            datastore_url=root.as_uri(),
+            datastore_url=f"{public_url(config)}/data",
             create_shock_nodes=config.datastore.create_shock_nodes,
         )
-        self.io_pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="shock")
+        self.settings = settings
+        self.io_pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="io")
         shock = ShockClient(
             urllib3.PoolManager(num_pools=8, maxsize=4, retries=False),
             timeout_s=config.datastore.shock_timeout_s,
@@ -63,6 +67,8 @@ class AweServer:
             settings=settings,
             create_nodes=shock_node_maker(shock),
             io_pool=self.io_pool,
+            join_parts=part_joiner(self.datastore),
+            delete_data=self.datastore.delete_job,
         )
         queue_cfg = config.queue
         self.queue = QueueActor.start(context, store.max_jid(), queue_cfg.client_timeout_s).proxy()
@@ -71,7 +77,33 @@ class AweServer:
         ).proxy()
         # set before any message is sent, so every actor sees both refs
         context.queue, context.registry = self.queue, self.registry
-        self.services = Services(config, self.queue, self.registry, store, self.executor)
+        self.services = Services(
+            config, self.queue, self.registry, store, self.executor, datastore=self.data
+        )
+
+    def set_public_url(self, url: str) -> None:
+        """Where users and workers reach this server: the base of datastore output URLs."""
+        if not self.config.api.external_url:
+            self.settings.datastore_url = f"{url.rstrip('/')}/data"
+
+    def expire_data(self, at: float | None = None) -> list[str]:
+        """Remove the files of jobs finished longer ago than `datastore.retention` (blocking)."""
+        keep_s = parse_duration(self.config.datastore.retention)
+        if keep_s is None:
+            return []
+        moment = time.time() if at is None else at
+        removed = []
+        for job_id in self.datastore.job_ids():
+            doc = self.store.get_job(job_id)
+            if doc is None:  # a folder whose job the store does not know: by the folder's age
+                state, finished = None, self.datastore.folder_mtime(job_id)
+            else:
+                state, finished = doc.get("state"), _timestamp(doc.get("updatetime"))
+            if data_expired(state, finished, moment, keep_s) and self.datastore.delete_job(job_id):
+                removed.append(job_id)
+        if removed:
+            log.info("retention: removed the files of %d finished job(s)", len(removed))
+        return removed
 
     def recover(self) -> int:
         """Give every unfinished job of the store its JobActor back (D3)."""
@@ -98,8 +130,52 @@ class AweServer:
         self.snapshots.actor_ref.stop(block=True, timeout=30)
         PooledActor.shutdown_pool()
         self.io_pool.shutdown(wait=False, cancel_futures=True)
+        self.data.pool.shutdown(wait=False, cancel_futures=True)
         self.executor.shutdown(wait=True)
         self.store.close()
+
+
+def open_datastore(config: ServerConfig) -> tuple[Datastore, DataService]:
+    """The datastore, its id, and the pool its blocking calls run on; cut-short writes go."""
+    ds_config = config.datastore
+    datastore = Datastore(config.datastore_root, ds_config.index_chunk_bytes)
+    ident = datastore.ensure()
+    swept = datastore.sweep_incoming()
+    if swept:
+        log.info("datastore: removed %d unfinished upload(s) left by the last run", swept)
+    pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="datastore")
+    service = DataService(
+        datastore, pool, ident, ds_config.throttle_bytes_per_s, ds_config.max_file_bytes
+    )
+    return datastore, service
+
+
+def public_url(config: ServerConfig, port: int | None = None) -> str:
+    """`api.external_url`, else http://<host>:<port> (the host name when listening on all)."""
+    if config.api.external_url:
+        return config.api.external_url.rstrip("/")
+    host = config.api.host
+    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - comparing, not binding
+        host = socket.getfqdn()
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{config.api.port if port is None else port}"
+
+
+def part_joiner(datastore: Datastore) -> Any:
+    """The JobContext's `join_parts`: each output of a split task, joined; {name: size}."""
+
+    def join(job_id: str, task: str, names: list[str], ranks: list[int]) -> dict[str, int]:
+        return {name: datastore.join_parts(job_id, task, name, ranks)["size"] for name in names}
+
+    return join
+
+
+def _timestamp(value: Any) -> float | None:
+    try:
+        return parse_time(str(value)).timestamp()
+    except (TypeError, ValueError):
+        return None
 
 
 def shock_node_maker(shock: ShockClient) -> Any:
@@ -151,15 +227,23 @@ def serve(config: ServerConfig) -> None:
         sys.exit(2)
     log.info("awe-server %s, store: %s", __version__, store.describe())
     server = AweServer(config, store)
+    sockets = tornado.netutil.bind_sockets(config.api.port, config.api.host)
+    server.set_public_url(public_url(config, sockets[0].getsockname()[1]))
     server.recover()
     app = make_app(server.services)
     http = tornado.httpserver.HTTPServer(app, max_body_size=config.api.max_body_bytes)
-    sockets = tornado.netutil.bind_sockets(config.api.port, config.api.host)
     http.add_sockets(sockets)
     loop = tornado.ioloop.IOLoop.current()
     interval_ms = max(100, int(config.queue.client_check_interval_s * 1000))
     sweeper = tornado.ioloop.PeriodicCallback(server.sweep, interval_ms)
     sweeper.start()
+    retention_ms = int(config.datastore.retention_check_interval_s * 1000)
+    expirer = tornado.ioloop.PeriodicCallback(
+        lambda: server.data.pool.submit(server.expire_data), retention_ms
+    )
+    if parse_duration(config.datastore.retention) is not None:
+        expirer.start()
+        server.data.pool.submit(server.expire_data)
 
     async def wind_down() -> None:
         """No new connections; waiting checkouts are answered (workers idle) before the stop."""
@@ -183,6 +267,7 @@ def serve(config: ServerConfig) -> None:
              config.data_dir.resolve())  # fmt: skip
     loop.start()
     sweeper.stop()
+    expirer.stop()
     http.stop()
     server.stop()
     log.info("awe-server stopped cleanly")

@@ -256,6 +256,17 @@ class ClientRegistryActor(pykka.ThreadingActor):
             return
         self._queue.route.defer(job_id, "secret", wuid, client_id, kind, reply=reply)
 
+    def data_rights(
+        self, client_id: str, token: str | None, job_id: str, ask: Any, reply: Reply | None = None
+    ) -> None:
+        """A worker acting on a job's files must be a known client; then the job's actor decides."""
+        try:
+            self._client(client_id, token)
+        except AweError as err:
+            reject(reply, err)
+            return
+        self._queue.route.defer(job_id, "data_rights", ask, reply=reply)
+
     def leased(self, client_id: str, wuid: str) -> None:
         client = self._clients.get(client_id)
         if client is None or not client.active:  # lost or suspended while the lease was made

@@ -10,16 +10,14 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import logging
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from awe.actors.base import PooledActor, Reply, reject, resolve, tell_quietly
 from awe.errors import AweError
-from awe.model import lifecycle, operations, split
+from awe.model import data_access, lifecycle, operations, split
+from awe.model.data_access import DataAsk
 from awe.model.job import (
     ACTIVE_JOB_STATES,
     FINISHED_JOB_STATES,
@@ -52,6 +50,9 @@ class JobContext:
     # run on `io_pool` so that a slow Shock never holds a job actor's turn
     create_nodes: Callable[[list[tuple[str, str]], int, str | None], dict[str, str]] | None = None
     io_pool: concurrent.futures.Executor | None = None
+    # the datastore, also run on `io_pool`: (job, task, file names, ranks) -> {file name: size}
+    join_parts: Callable[[str, str, list[str], list[int]], dict[str, int]] | None = None
+    delete_data: Callable[[str], Any] | None = None  # (job id): remove the job's files
 
 
 class JobActor(PooledActor):
@@ -69,6 +70,7 @@ class JobActor(PooledActor):
         # started from the store only to run one operation: leaves again if that is refused
         self.revived = revived
         self._preparing: set[str] = set()  # tasks whose Shock output nodes are being created
+        self._joining: set[str] = set()  # split tasks whose parts the I/O pool is joining
         # changes not yet handed to the SnapshotActor: one snapshot per burst of messages
         self._unsaved: list[tuple[Reply | None, Any, list[Report]]] = []
 
@@ -198,6 +200,46 @@ class JobActor(PooledActor):
             effects = lifecycle.nodes_created(self.job, task_id, nodes, now(), self.ctx.settings)
         self._commit(effects)
 
+    # ---- datastore ------------------------------------------------------------------------
+
+    def data_rights(self, ask: DataAsk, reply: Reply | None = None) -> None:
+        """May this request read or write the job's files? The rule: `model.data_access`."""
+        try:
+            resolve(reply, data_access.decide(self.job, ask))
+        except AweError as err:
+            reject(reply, err)
+
+    def _join(self, task_ids: list[str]) -> None:
+        """Join split tasks' parts on the I/O pool; `parts_joined` gets the outcome (D18)."""
+        if self.ctx.join_parts is None or self.ctx.io_pool is None:
+            return
+        me = self.actor_ref.proxy()
+        for task_id in task_ids:
+            task = self.job.task(task_id)
+            if task is None or task_id in self._joining:
+                continue
+            self._joining.add(task_id)
+            names, ranks = lifecycle.joined_outputs(task), [u.rank for u in task.workunits]
+            job_id, user_taskid = self.job.id, task.user_taskid
+            future = self.ctx.io_pool.submit(self.ctx.join_parts, job_id, user_taskid, names, ranks)
+            future.add_done_callback(lambda f, t=task_id: tell_quietly(me.parts_joined, t, f))
+
+    def parts_joined(self, task_id: str, future: concurrent.futures.Future) -> None:
+        """The I/O pool joined a task's parts: it completes; a failed join suspends the job."""
+        self._joining.discard(task_id)
+        try:
+            sizes = future.result()
+        except Exception as err:  # noqa: BLE001 - a missing or unreadable part, a full disk
+            if self.job.state not in (JobState.INIT, *ACTIVE_JOB_STATES):
+                return
+            effects = Effects()
+            reason = f"failed joining the parts of task {task_id}, err={err}"
+            lifecycle.suspend(self.job, reason, now(), effects, lastfailed=task_id)
+            log.warning("job %s suspended: %s", self.job.id, reason)
+        else:
+            effects = lifecycle.parts_joined(self.job, task_id, sizes, now(), self.ctx.settings)
+        self._commit(effects)
+
     # ---- job operations -------------------------------------------------------------------
 
     def get(self, reply: Reply | None = None) -> None:
@@ -255,8 +297,10 @@ class JobActor(PooledActor):
         reports: list[Report] | None = None,
     ) -> None:
         job = self.job
-        for full_task_id in effects.completed_tasks:
-            self._join_parts(full_task_id)
+        if effects.join_parts:
+            self._join(effects.join_parts)
+        if effects.delete_data and self.ctx.delete_data and self.ctx.io_pool:
+            self.ctx.io_pool.submit(self.ctx.delete_data, job.id)
         if effects.create_nodes:
             self._create_nodes(effects.create_nodes)
         job.updatetime = now()
@@ -329,30 +373,6 @@ class JobActor(PooledActor):
             size=size,
             view=lifecycle.workunit_view(self.job, task, unit),
         )
-
-    def _join_parts(self, full_task_id: str) -> None:
-        """A split task's datastore outputs are its ranks' parts joined in rank order (D18)."""
-        task = self.job.task(full_task_id)
-        if task is None or len(task.workunits) < 2:
-            return
-        for out in task.outputs:
-            if not out.get("datastore") or not out.get("url"):
-                continue
-            target = Path(unquote(urlparse(out["url"]).path))
-            parts = [Path(f"{target}.part{u.rank}") for u in task.workunits]
-            missing = [p.name for p in parts if not p.exists()]
-            if missing:
-                log.error("task %s output %s: missing parts %s", task.id, out["filename"], missing)
-                continue
-            partial = target.with_name(target.name + ".joining")
-            with partial.open("wb") as sink:
-                for part in parts:
-                    with part.open("rb") as source:
-                        shutil.copyfileobj(source, sink, 1024 * 1024)
-            partial.replace(target)
-            out["size"] = target.stat().st_size
-            for part in parts:
-                part.unlink(missing_ok=True)
 
     def _leave_queue_unless_live(self) -> None:
         """A finished job, or one revived from the store for one operation, is store-only again."""

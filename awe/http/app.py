@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import tornado.web
 
-from awe.http import clients, jobs, queue, work
+from awe.http import clients, data, jobs, queue, work
 from awe.http.base import ResourceHandler, Services
 
 
 def make_app(services: Services) -> tornado.web.Application:
     handlers = [(r"/", ResourceHandler)]
-    for module in (jobs, work, clients, queue):
+    for module in (jobs, work, clients, queue, data):
         handlers.extend(module.routes)
     handlers.append((r"/.*", ResourceHandler))
     return tornado.web.Application(

@@ -35,6 +35,7 @@ class Services:
     registry: Any
     store: Store
     executor: Any  # runs blocking store reads off the IOLoop
+    datastore: Any = None  # awe.datastore.Datastore: the job files served under /data
 
 
 class APIHandler(tornado.web.RequestHandler):

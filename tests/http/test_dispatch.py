@@ -112,7 +112,7 @@ class OriginThroughDatastoreTest(AweTestCase):
         client = self.register()
         first = self.checkout(client["id"])["data"]
         out_url = first["outputs"][0]["url"]
-        self.assertTrue(out_url.startswith("file://") and out_url.endswith(f"{jid}/0/out0"))
+        self.assertEqual(out_url, f"http://127.0.0.1:8001/data/{jid}/0/out0")
         self.report(first["wuid"], client["id"])
         second = self.checkout(client["id"])["data"]
         self.assertEqual(second["inputs"][0]["url"], out_url)
