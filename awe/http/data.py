@@ -250,14 +250,15 @@ class DataFileHandler(DataHandler):
 
     async def _send(self, source: Any, meta: dict[str, Any], body: bool) -> None:
         size, etag = meta["size"], f'"{meta["sha256"]}"'
+        asked = self.request.headers.get("Range")
+        if self.request.headers.get("If-Range", etag) != etag:
+            asked = None  # the file changed since the client started: it gets the whole new one
         try:
-            wanted = parse_range(self.request.headers.get("Range"), size)
+            wanted = parse_range(asked, size)
         except RangeNotSatisfiable as err:
             self.set_header("Content-Range", f"bytes */{size}")
             self.reply(None, status=416, error=[f"range not satisfiable: {err}"])
             return
-        if wanted and self.request.headers.get("If-Range", etag) != etag:
-            wanted = None  # the file changed since the client started: it gets the whole new one
         start, end = wanted or (0, size)
         self.set_header("Content-Type", "application/octet-stream")
         self.set_header("Accept-Ranges", "bytes")

@@ -83,6 +83,10 @@ class UploadDownloadTest(DataCase):
         self.assertEqual(part.headers["Content-Range"], f"bytes 100-{len(DATA) - 1}/{len(DATA)}")
         stale = self.raw("GET", f"/data/{job}/0/out0", Range="bytes=100-", **{"If-Range": '"x"'})
         self.assertEqual((stale.code, stale.body), (200, DATA))
+        # a resume past the end of a file that changed meanwhile gets the new file, not a 416
+        replaced = self.raw("GET", f"/data/{job}/0/out0", Range=f"bytes={len(DATA) + 5}-",
+                            **{"If-Range": '"x"'})  # fmt: skip
+        self.assertEqual((replaced.code, replaced.body), (200, DATA))
         past = self.raw("GET", f"/data/{job}/0/out0", Range=f"bytes={len(DATA)}-")
         self.assertEqual(past.code, 416)
         self.assertEqual(past.headers["Content-Range"], f"bytes */{len(DATA)}")
