@@ -15,7 +15,6 @@ from awe.worker.staging import Cancelled, Stager, StagingError, cut_share
 from tests.worker.helpers import FileServer
 from tests.worker.shock_fixture import ShockFixture
 
-
 ROOTS: list[Path] = []  # the test's tmp_path: where its file:// URLs may point
 
 
