@@ -42,6 +42,10 @@ RETRY_STATUS = (422, 500, 502, 503, 504)
 class TransferError(Exception):
     """A transfer failed for good; the message goes to the workunit's notes."""
 
+    def __init__(self, message: str, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable  # no answer at all (refused, timed out), not a refusal
+
 
 class Cancelled(Exception):
     """The workunit was discarded while its data was moving."""
@@ -49,6 +53,10 @@ class Cancelled(Exception):
 
 class _Retry(Exception):
     """This attempt failed in a way another attempt may not."""
+
+    def __init__(self, message: str, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
 
 
 class _Changed(Exception):
@@ -163,11 +171,15 @@ class DatastoreClient:
         cancelled: Callable[[], bool],
         share: tuple[int, int] | None = None,
         shared_root: Path | None = None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> int:
-        """Save the file (or a rank's share of it) as `dest`, verified; its size in bytes."""
+        """Save the file (or a rank's share of it) as `dest`, verified; its size in bytes.
+
+        `progress(done, total)` is called as bytes arrive (the `awe get` bar).
+        """
         problem = ""
         for number in (1, 2):
-            size, problem = self._download_once(ref, dest, cancelled, share, shared_root)
+            size, problem = self._download_once(ref, dest, cancelled, share, shared_root, progress)
             if size is not None:
                 return size
             if number == 1:
@@ -181,6 +193,7 @@ class DatastoreClient:
         cancelled: Callable[[], bool],
         share: tuple[int, int] | None,
         shared_root: Path | None,
+        progress: Callable[[int, int], None] | None = None,
     ) -> tuple[int | None, str]:
         """(size, "") when `dest` is complete and verified, else (None, what went wrong)."""
         meta = self.meta(ref, cancelled, share)
@@ -188,7 +201,7 @@ class DatastoreClient:
         tmp = temp_name(dest)
         try:
             with open(tmp, "wb") as out:
-                sink = _Sink(out)
+                sink = _Sink(out, progress, span["end"] - span["start"])
                 if shared_root is not None:
                     self._copy_shared(shared_root, ref, span, sink, cancelled)
                 else:
@@ -278,7 +291,7 @@ class DatastoreClient:
                 method, self.base + path, timeout=self.timeout, redirect=False, **kw
             )
         except urllib3.exceptions.HTTPError as err:
-            raise _Retry(str(err)) from err
+            raise _Retry(str(err), unreachable=True) from err
 
     def _retrying(
         self, what: str, attempt: Callable[[], Any], cancelled: Callable[[], bool]
@@ -291,7 +304,8 @@ class DatastoreClient:
                 return attempt()
             except _Retry as err:
                 if number == self.attempts:
-                    raise TransferError(f"{what}: gave up after {number} attempts: {err}") from err
+                    message = f"{what}: gave up after {number} attempts: {err}"
+                    raise TransferError(message, err.unreachable) from err
                 log.warning("%s: %s; retrying in %.1fs (%d/%d)", what, err, pause, number,
                             self.attempts)  # fmt: skip
             deadline = time.monotonic() + pause
@@ -320,15 +334,21 @@ def _answer(response: urllib3.BaseHTTPResponse, what: str) -> dict[str, Any]:
 class _Sink:
     """Where downloaded bytes go, with their md5, resumable and restartable."""
 
-    def __init__(self, out: IO[bytes]) -> None:
+    def __init__(
+        self, out: IO[bytes], progress: Callable[[int, int], None] | None = None, total: int = 0
+    ) -> None:
         self.out = out
         self.md5 = hashlib.md5()  # noqa: S324 - a checksum
         self.size = 0
+        self.progress = progress
+        self.total = total
 
     def write(self, chunk: bytes) -> None:
         self.out.write(chunk)
         self.md5.update(chunk)
         self.size += len(chunk)
+        if self.progress is not None:
+            self.progress(self.size, self.total)
 
 
 class _Reader:

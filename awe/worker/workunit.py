@@ -128,8 +128,8 @@ class Workunit:
             if self.invalid:
                 raise StepFailed("workdir", self.invalid)
             self._check_discarded()
-            self._check_locations()
             self._prepare_workdir()
+            self._check_locations()
             stager = self._stager()
             files = self._stage_in(stager)
             result = self._run(files, self._private_env())
