@@ -6,12 +6,16 @@ import base64
 import hashlib
 import json
 import time
+import uuid
 from typing import Any
 from urllib.parse import quote
 
 from tornado.httpclient import HTTPResponse
 
+from awe.actors.base import ask_sync
+from awe.model.jobscript import parse_job_script
 from awe.model.shares import line_share
+from awe.model.times import now
 from tests.http.harness import AweTestCase
 from tests.http.scripts import chain
 
@@ -156,6 +160,24 @@ class CrossJobTest(DataCase):
             path = f"/data/{job}/{task}/{quote(name, safe='')}?client={aclient}"
             answer = self.raw("PUT", path, b"overwritten\n")
             self.assertIn(answer.code, (400, 403, 404), (task, name))
+        stored = self.tmp / "data/datastore" / victim / "0" / "out0"
+        self.assertEqual(stored.read_bytes(), b"victim's result\n")
+
+    def test_a_job_with_a_dot_dot_task_cannot_overwrite_another_jobs_result(self) -> None:
+        """The job script parser refuses such names; this is the wall behind it."""
+        victim, vclient, _ = self.leased(chain(1))
+        self.upload(victim, "0", "out0", vclient, b"victim's result\n")
+        attacker = parse_job_script(json.dumps(chain(1)), job_id=str(uuid.uuid4()), now=now())
+        attacker.tasks[0].id = f"{attacker.id}_.."  # injected past the parser
+        attacker.tasks[0].outputs[0]["filename"] = f"{victim}/0/out0"
+        ask_sync(self.server.queue.submit, attacker)
+        aclient = self.register("attacker")["id"]
+        work = self.checkout(aclient)["data"]
+        self.assertEqual(work["wuid"], f"{attacker.id}_.._0")
+        name = quote(f"{victim}/0/out0", safe="")
+        answer = self.raw("PUT", f"/data/{attacker.id}/../{name}?client={aclient}", b"pwned\n")
+        self.assertEqual(answer.code, 400)
+        self.assertIn("invalid task id", self.envelope(answer)["error"][0])
         stored = self.tmp / "data/datastore" / victim / "0" / "out0"
         self.assertEqual(stored.read_bytes(), b"victim's result\n")
 
