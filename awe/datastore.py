@@ -20,7 +20,7 @@ import os
 import secrets
 import shutil
 import threading
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -34,6 +34,8 @@ from awe.paths import inside
 log = logging.getLogger("awe.datastore")
 
 COPY_CHUNK = 1 << 20
+PARALLEL_BYTES = 256 * 1024
+_HASHERS = ThreadPoolExecutor(2, thread_name_prefix="md5")
 MARKER = ".awe-datastore"  # holds this datastore's id: a worker that shares the path checks it
 PUBLIC_KEYS = ("size", "md5", "sha256", "lines")
 
@@ -48,9 +50,15 @@ class Digest:
         self.size = 0
 
     def update(self, data: bytes) -> None:
-        self.md5.update(data)
-        self.sha256.update(data)
-        self.indexer.feed(data)
+        if len(data) >= PARALLEL_BYTES:  # md5 on another core meanwhile (hashlib drops the GIL)
+            md5 = _HASHERS.submit(self.md5.update, data)
+            self.sha256.update(data)
+            self.indexer.feed(data)
+            md5.result()
+        else:
+            self.md5.update(data)
+            self.sha256.update(data)
+            self.indexer.feed(data)
         self.size += len(data)
 
     def result(self) -> dict[str, Any]:

@@ -137,6 +137,7 @@ class DataFileHandler(DataHandler):
         self._up_chunks: list[bytes] = []
         self._up_bytes = 0
         self._up_received = 0
+        self._up_writing: asyncio.Future | None = None
         self._expected_md5 = ""
 
     # ---- upload ------------------------------------------------------------------------------
@@ -173,7 +174,7 @@ class DataFileHandler(DataHandler):
         if self._sink is None:
             limit = self.data.max_file_bytes
             raise TooLarge(f"file of {self._up_received} bytes is over the limit of {limit} bytes")
-        await self._store_buffer()
+        await self._store_buffer(last=True)
         sink, self._sink = self._sink, None
         md5 = sink.digest.md5.hexdigest()
         if self._expected_md5 and md5 != self._expected_md5:
@@ -195,11 +196,21 @@ class DataFileHandler(DataHandler):
             "url": self.file_url(job_id, task, filename),
         })  # fmt: skip
 
-    async def _store_buffer(self) -> None:
-        if self._sink is None or not self._up_chunks:
-            return
-        data, self._up_chunks, self._up_bytes = b"".join(self._up_chunks), [], 0
-        await self.io(self._sink.write, data)
+    async def _store_buffer(self, last: bool = False) -> None:
+        """Hand the buffered block to the pool; the next block arrives while it is written.
+
+        At most one block is being written (and hashed) at a time, so blocks stay in order and
+        memory stays at about two blocks; `last` waits for everything to be written.
+        """
+        if self._up_writing is not None:
+            await self._up_writing
+            self._up_writing = None
+        if self._sink is not None and self._up_chunks:
+            data, self._up_chunks, self._up_bytes = b"".join(self._up_chunks), [], 0
+            self._up_writing = asyncio.ensure_future(self.io(self._sink.write, data))
+        if last and self._up_writing is not None:
+            await self._up_writing
+            self._up_writing = None
 
     def _drop(self) -> None:
         """Forget an upload that will not be stored; its temporary file goes."""
