@@ -68,7 +68,7 @@ class AweServer:
             create_nodes=shock_node_maker(shock),
             io_pool=self.io_pool,
             join_parts=part_joiner(self.datastore),
-            delete_data=self.datastore.delete_job,
+            delete_data=logged(self.datastore.delete_job, "removing a deleted job's files"),
         )
         queue_cfg = config.queue
         self.queue = QueueActor.start(context, store.max_jid(), queue_cfg.client_timeout_s).proxy()
@@ -171,6 +171,19 @@ def part_joiner(datastore: Datastore) -> Any:
     return join
 
 
+def logged(fn: Any, what: str) -> Any:
+    """`fn` for a pool: what it raises is logged, since no one waits for its result."""
+
+    def run(*args: Any) -> Any:
+        try:
+            return fn(*args)
+        except Exception:
+            log.exception("%s failed", what)
+            return None
+
+    return run
+
+
 def _timestamp(value: Any) -> float | None:
     try:
         return parse_time(str(value)).timestamp()
@@ -240,12 +253,11 @@ def serve(config: ServerConfig) -> None:
     sweeper = tornado.ioloop.PeriodicCallback(server.sweep, interval_ms)
     sweeper.start()
     retention_ms = int(config.datastore.retention_check_interval_s * 1000)
-    expirer = tornado.ioloop.PeriodicCallback(
-        lambda: server.data.pool.submit(server.expire_data), retention_ms
-    )
+    expire = logged(server.expire_data, "retention")
+    expirer = tornado.ioloop.PeriodicCallback(lambda: server.data.pool.submit(expire), retention_ms)
     if parse_duration(config.datastore.retention) is not None:
         expirer.start()
-        server.data.pool.submit(server.expire_data)
+        server.data.pool.submit(expire)
 
     async def wind_down() -> None:
         """No new connections; waiting checkouts are answered (workers idle) before the stop."""

@@ -138,6 +138,7 @@ class DataFileHandler(DataHandler):
         self._up_bytes = 0
         self._up_received = 0
         self._up_writing: asyncio.Future | None = None
+        self._up_error: OSError | None = None
         self._expected_md5 = ""
 
     # ---- upload ------------------------------------------------------------------------------
@@ -167,10 +168,17 @@ class DataFileHandler(DataHandler):
         self._up_chunks.append(chunk)
         self._up_bytes += len(chunk)
         if self._up_bytes >= BLOCK:
-            await self._store_buffer()
+            try:
+                await self._store_buffer()
+            except OSError as err:  # a full disk: the rest is read and dropped, put() says why
+                self._up_error = err
+                self._drop()
+                return
         await self.pace(len(chunk))
 
     async def put(self, job_id: str, task: str, filename: str) -> None:
+        if self._up_error is not None:
+            raise AweError(f"cannot store {filename}: {self._up_error}", 507)
         if self._sink is None:
             limit = self.data.max_file_bytes
             raise TooLarge(f"file of {self._up_received} bytes is over the limit of {limit} bytes")
@@ -216,7 +224,10 @@ class DataFileHandler(DataHandler):
         """Forget an upload that will not be stored; its temporary file goes."""
         sink, self._sink, self._up_chunks = self._sink, None, []
         if sink is not None:
-            self.data.pool.submit(sink.discard)
+            try:
+                self.data.pool.submit(sink.discard)
+            except RuntimeError:  # the server is stopping: the start-up sweep removes it
+                pass
 
     def on_connection_close(self) -> None:
         self._drop()  # the sender went away mid-upload: nothing half-written stays
