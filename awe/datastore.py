@@ -163,6 +163,9 @@ class Datastore:
     ) -> dict[str, Any]:
         """Make a finished sink visible under its final name (or as a part); its metadata."""
         meta = sink.finish()
+        # the inode keeps its identity through the rename; and if the job's folder went away
+        # meanwhile (the job was deleted), this fails before anything is made again
+        meta["stat"] = _identity(sink.path)
         if part is not None:
             target = self.part_path(job_id, task, filename, part)
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -171,7 +174,6 @@ class Datastore:
             return meta
         target = self.file_path(job_id, task, filename)
         target.parent.mkdir(parents=True, exist_ok=True)
-        meta["stat"] = _identity(sink.path)  # the inode keeps its identity through the rename
         self._write_meta(job_id, task, filename, meta)
         os.replace(sink.path, target)
         _fsync_dir(target.parent)

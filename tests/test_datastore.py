@@ -151,3 +151,14 @@ def test_listing_and_marker(tmp_path: Path) -> None:
     assert ident == (tmp_path / "ds" / ".awe-datastore").read_text().strip()
     assert Datastore(tmp_path / "ds").ensure() == ident
     assert json.loads((tmp_path / "ds" / JOB / "_meta" / "0" / "out.txt.json").read_text())
+
+
+def test_a_write_that_outlives_its_jobs_deletion_makes_nothing_again(tmp_path: Path) -> None:
+    ds = store(tmp_path)
+    put(ds, b"a\n")
+    sink = ds.sink(JOB)
+    sink.write(b"late bytes\n")
+    ds.delete_job(JOB)
+    with pytest.raises(FileNotFoundError):
+        ds.commit(sink, JOB, "0", "out.txt")
+    assert ds.job_ids() == []
