@@ -52,6 +52,8 @@ class AweServer:
             max_work_failure=config.queue.max_work_failure,
             datastore_url=f"{public_url(config)}/data",
             create_shock_nodes=config.datastore.create_shock_nodes,
+            global_expire=config.expiration.global_expire,
+            pipeline_expire=dict(config.expiration.pipeline_expire),
         )
         self.settings = settings
         self.io_pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="io")
@@ -78,7 +80,13 @@ class AweServer:
         # set before any message is sent, so every actor sees both refs
         context.queue, context.registry = self.queue, self.registry
         self.services = Services(
-            config, self.queue, self.registry, store, self.executor, datastore=self.data
+            config,
+            self.queue,
+            self.registry,
+            store,
+            self.executor,
+            self.snapshots,
+            datastore=self.data,
         )
 
     def set_public_url(self, url: str) -> None:
@@ -120,6 +128,25 @@ class AweServer:
         at = now()
         self.registry.sweep.defer(at)
         self.queue.sweep.defer(at)
+
+    def reap(self, at: str | None = None) -> list[str]:
+        """Remove finished jobs whose expiration passed, as AWE v0.9.30's reaper (blocking)."""
+        at = at or now()
+        try:
+            expired = self.store.expired_job_ids(at)
+        except StoreUnavailable as err:
+            log.warning("expiration reaper: %s; trying again next round", err)
+            return []
+        removed = []
+        for job_id in expired:
+            try:
+                if ask_sync(self.snapshots.purge, job_id, at, timeout=60):
+                    removed.append(job_id)
+                    self.datastore.delete_job(job_id)  # its files go with it
+                    log.info("job %s expired: removed from the store", job_id)
+            except Exception as err:  # noqa: BLE001 - the next round tries again
+                log.warning("expiration reaper: job %s not removed: %s", job_id, err)
+        return removed
 
     def stop(self) -> None:
         """Stop job actors first (their last snapshots go out), then flush and close the store."""
@@ -252,6 +279,9 @@ def serve(config: ServerConfig) -> None:
     interval_ms = max(100, int(config.queue.client_check_interval_s * 1000))
     sweeper = tornado.ioloop.PeriodicCallback(server.sweep, interval_ms)
     sweeper.start()
+    reaper_ms = config.expiration.reaper_interval_min * 60_000
+    reaper = tornado.ioloop.PeriodicCallback(lambda: server.executor.submit(server.reap), reaper_ms)
+    reaper.start()
     retention_ms = int(config.datastore.retention_check_interval_s * 1000)
     expire = logged(server.expire_data, "retention")
     expirer = tornado.ioloop.PeriodicCallback(lambda: server.data.pool.submit(expire), retention_ms)
@@ -282,6 +312,7 @@ def serve(config: ServerConfig) -> None:
     loop.start()
     sweeper.stop()
     expirer.stop()
+    reaper.stop()
     http.stop()
     server.stop()
     log.info("awe-server stopped cleanly")

@@ -35,7 +35,8 @@ class Services:
     registry: Any
     store: Store
     executor: Any  # runs blocking store reads off the IOLoop
-    datastore: Any = None  # awe.datastore.Datastore: the job files served under /data
+    snapshots: Any = None  # the store's one writer: full deletion and imports go through it
+    datastore: Any = None  # awe.datastore.DataService: the job files served under /data
 
 
 class APIHandler(tornado.web.RequestHandler):
@@ -141,7 +142,8 @@ class APIHandler(tornado.web.RequestHandler):
             return PUBLIC
         scheme, _, credential = header.partition(" ")
         tokens = self.config.auth.tokens
-        if scheme.lower() in ("bearer", "oauth") and credential in tokens:
+        bearers = ("bearer", "oauth", *self.config.auth.oauth_bearers)  # AWE's oauth_bearers
+        if scheme.lower() in bearers and credential in tokens:
             return tokens[credential]
         if scheme.lower() == "basic":
             try:

@@ -16,7 +16,7 @@ from awe.actors.base import ask_sync
 from awe.model.jobscript import parse_job_script
 from awe.model.shares import line_share
 from awe.model.times import now
-from tests.http.harness import AweTestCase
+from tests.http.harness import AweTestCase, later
 from tests.http.scripts import chain
 
 DATA = b"".join(f"{i} squared is {i * i}\n".encode() for i in range(1, 200))
@@ -252,6 +252,16 @@ class LifecycleTest(DataCase):
         self.assertEqual(self.server.expire_data(time.time() + 3601), [done])
         self.assertEqual(self.raw("GET", f"/data/{done}/0/out0").code, 404)
         self.assertEqual(self.raw("GET", f"/data/{running}/0/out0").code, 200)
+
+    def test_an_expired_job_leaves_with_its_files(self) -> None:
+        job, client, work = self.leased(chain(1))
+        self.upload(job, "0", "out0", client, DATA)
+        self.call("PUT", f"/job/{job}?expiration=1M", expect=200)
+        self.report(work["wuid"], client)
+        self.wait_state(job, "completed")
+        self.flush()
+        self.assertEqual(self.server.reap(later(3600)), [job])
+        self.assertFalse((self.tmp / "data/datastore" / job).exists())
 
 
 class DataRightsTest(DataCase):
