@@ -48,7 +48,8 @@ def run_squares(server: ServerProcess, worker: WorkerProcess) -> None:
     sizes = {int(m.group(2)): int(m.group(1)) for m in found}
     assert sorted(sizes) == [1, 2, 3], worker.log
     assert sizes == {r: len(line_share(NUMBERS, r, 3)) for r in (1, 2, 3)}
-    assert "datastore: files move over HTTP" in worker.log
+    shared = "datastore: inputs are read from the shared path" in worker.log
+    assert shared or "datastore: files move over HTTP" in worker.log
 
 
 def remote_worker(server: ServerProcess, root: Path, **extra: Any) -> WorkerProcess:
@@ -66,10 +67,25 @@ def test_the_readme_pipeline_runs_with_no_shared_filesystem(tmp_path: Path) -> N
         worker.start()
         run_squares(server, worker)
         assert str(server.data_dir) not in worker.log  # it never learnt where the server keeps data
+        assert re.search(r"GET /data/\S+/0/numbers.txt\?client", "\n".join(server.log_lines))
     finally:
         worker.stop()
         server.stop()
         print(f"---- worker ----\n{worker.log}\n---- server ----\n" + "\n".join(server.log_lines))
+
+
+def test_a_worker_that_shares_the_datastore_folder_reads_inputs_from_it(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path / "server").start()
+    worker = WorkerProcess(server.url, tmp_path, "local", slots=2,
+                           datastore_path=str(server.data_dir / "datastore"))  # fmt: skip
+    try:
+        worker.start()
+        run_squares(server, worker)
+        assert "datastore: inputs are read from the shared path" in worker.log
+        assert not re.search(r"GET /data/\S+/0/numbers.txt\?client", "\n".join(server.log_lines))
+    finally:
+        worker.stop()
+        server.stop()
 
 
 def test_the_readme_pipeline_runs_with_the_worker_in_another_network_namespace(tmp_path) -> None:
