@@ -78,6 +78,13 @@ class UploadDownloadTest(DataCase):
         self.assertEqual((head.code, head.headers["Content-Length"], head.body),
                          (200, str(len(DATA)), b""))  # fmt: skip
 
+    def test_an_empty_file_is_a_file(self) -> None:
+        job, client, _ = self.leased(chain(2))
+        answer = self.envelope(self.upload(job, "0", "out0", client, b""))["data"]
+        self.assertEqual((answer["size"], answer["lines"]), (0, 0))
+        got = self.raw("GET", f"/data/{job}/0/out0")
+        self.assertEqual((got.code, got.body), (200, b""))
+
     def test_ranges_resume_a_download_unless_the_file_changed(self) -> None:
         job, client, _ = self.leased(chain(2))
         self.upload(job, "0", "out0", client, DATA)

@@ -137,3 +137,12 @@ def test_datastore_refs_come_from_the_url_and_are_checked() -> None:
         datastore_ref({**io, "url": "http://h/data/j/../out"})
     with pytest.raises(TransferError):
         datastore_ref({**io, "url": "http://h/data/j/0/..%2F..%2Fx"})
+
+
+def test_an_empty_file_goes_up_and_comes_back(ds: FakeDatastore, tmp_path: Path):
+    local = tmp_path / "empty"
+    local.write_bytes(b"")
+    ref = DataRef("job1", "1", "empty")
+    assert client(ds).upload(local, ref, 0, never)["size"] == 0
+    assert client(ds).download(ref, tmp_path / "back", never) == 0
+    assert (tmp_path / "back").read_bytes() == b""
