@@ -20,8 +20,7 @@ import os
 import secrets
 import shutil
 import threading
-from concurrent.futures import Executor, ThreadPoolExecutor
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -335,17 +334,6 @@ class Datastore:
                 shutil.rmtree(incoming, ignore_errors=True)
         shutil.rmtree(self.root / "_trash", ignore_errors=True)
         return removed
-
-
-@dataclass
-class DataService:
-    """What the /data handlers reach: the datastore, the pool its calls run on, and its id."""
-
-    store: Datastore
-    pool: Executor
-    ident: str
-    throttle_bytes_per_s: int = 0
-    max_file_bytes: int = 100 * 1024**3
 
 
 def _identity(path: Path) -> list[int]:

@@ -6,9 +6,7 @@ import asyncio
 import concurrent.futures
 import logging
 import signal
-import socket
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +25,12 @@ from awe.actors.job import JobActor, JobContext
 from awe.actors.queue import QueueActor
 from awe.actors.snapshots import SnapshotActor
 from awe.config import ConfigError, ServerConfig, load_server_config
-from awe.datastore import DataService, Datastore
+from awe.dataplane import expire_data, logged, open_data_service, part_joiner, public_url
 from awe.http.app import make_app
 from awe.http.base import Services
 from awe.model.lifecycle import Settings
-from awe.model.retention import data_expired, parse_duration
-from awe.model.times import now, parse_time
+from awe.model.retention import parse_duration
+from awe.model.times import now
 from awe.shock import ShockClient
 from awe.store import open_store
 from awe.store.base import Store, StoreUnavailable
@@ -47,7 +45,8 @@ class AweServer:
         self.config = config
         self.store = store
         self.executor = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="store-read")
-        self.datastore, self.data = open_datastore(config)
+        self.data = open_data_service(config)
+        self.datastore = self.data.store
         settings = Settings(
             max_work_failure=config.queue.max_work_failure,
             datastore_url=f"{public_url(config)}/data",
@@ -96,22 +95,7 @@ class AweServer:
 
     def expire_data(self, at: float | None = None) -> list[str]:
         """Remove the files of jobs finished longer ago than `datastore.retention` (blocking)."""
-        keep_s = parse_duration(self.config.datastore.retention)
-        if keep_s is None:
-            return []
-        moment = time.time() if at is None else at
-        removed = []
-        for job_id in self.datastore.job_ids():
-            doc = self.store.get_job(job_id)
-            if doc is None:  # a folder whose job the store does not know: by the folder's age
-                state, finished = None, self.datastore.folder_mtime(job_id)
-            else:
-                state, finished = doc.get("state"), _timestamp(doc.get("updatetime"))
-            if data_expired(state, finished, moment, keep_s) and self.datastore.delete_job(job_id):
-                removed.append(job_id)
-        if removed:
-            log.info("retention: removed the files of %d finished job(s)", len(removed))
-        return removed
+        return expire_data(self.datastore, self.store, self.config.datastore.retention, at)
 
     def recover(self) -> int:
         """Give every unfinished job of the store its JobActor back (D3)."""
@@ -160,62 +144,6 @@ class AweServer:
         self.data.pool.shutdown(wait=False, cancel_futures=True)
         self.executor.shutdown(wait=True)
         self.store.close()
-
-
-def open_datastore(config: ServerConfig) -> tuple[Datastore, DataService]:
-    """The datastore, its id, and the pool its blocking calls run on; cut-short writes go."""
-    ds_config = config.datastore
-    datastore = Datastore(config.datastore_root, ds_config.index_chunk_bytes)
-    ident = datastore.ensure()
-    swept = datastore.sweep_incoming()
-    if swept:
-        log.info("datastore: removed %d unfinished upload(s) left by the last run", swept)
-    pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="datastore")
-    service = DataService(
-        datastore, pool, ident, ds_config.throttle_bytes_per_s, ds_config.max_file_bytes
-    )
-    return datastore, service
-
-
-def public_url(config: ServerConfig, port: int | None = None) -> str:
-    """`api.external_url`, else http://<host>:<port> (the host name when listening on all)."""
-    if config.api.external_url:
-        return config.api.external_url.rstrip("/")
-    host = config.api.host
-    if host in ("", "0.0.0.0", "::"):  # noqa: S104 - comparing, not binding
-        host = socket.getfqdn()
-    elif ":" in host:
-        host = f"[{host}]"
-    return f"http://{host}:{config.api.port if port is None else port}"
-
-
-def part_joiner(datastore: Datastore) -> Any:
-    """The JobContext's `join_parts`: each output of a split task, joined; {name: size}."""
-
-    def join(job_id: str, task: str, names: list[str], ranks: list[int]) -> dict[str, int]:
-        return {name: datastore.join_parts(job_id, task, name, ranks)["size"] for name in names}
-
-    return join
-
-
-def logged(fn: Any, what: str) -> Any:
-    """`fn` for a pool: what it raises is logged, since no one waits for its result."""
-
-    def run(*args: Any) -> Any:
-        try:
-            return fn(*args)
-        except Exception:
-            log.exception("%s failed", what)
-            return None
-
-    return run
-
-
-def _timestamp(value: Any) -> float | None:
-    try:
-        return parse_time(str(value)).timestamp()
-    except (TypeError, ValueError):
-        return None
 
 
 def shock_node_maker(shock: ShockClient) -> Any:

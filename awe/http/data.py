@@ -33,7 +33,8 @@ from urllib.parse import quote
 import tornado.iostream
 import tornado.web
 
-from awe.datastore import DataService, Sink, public
+from awe.dataplane import DataService
+from awe.datastore import Sink, public
 from awe.errors import AweError, NotFound, TooLarge
 from awe.http.base import APIHandler
 from awe.model import data_access
