@@ -45,7 +45,8 @@ for _proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
     os.environ.pop(_proxy, None)
 
 from awe.worker.client import make_pool  # noqa: E402
-from awe.worker.transfer import DataRef, DatastoreClient, file_md5  # noqa: E402
+from awe.worker.dataref import DataRef  # noqa: E402
+from awe.worker.transfer import DatastoreClient, file_md5  # noqa: E402
 from tests.e2e.serverproc import ServerProcess  # noqa: E402
 
 MIB = 1024 * 1024

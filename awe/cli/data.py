@@ -22,7 +22,8 @@ from rich.text import Text
 
 from awe.cli.api import Api, Unreachable
 from awe.cli.render import err, out
-from awe.worker.transfer import Cancelled, DataRef, DatastoreClient, TransferError
+from awe.worker.dataref import DataRef
+from awe.worker.transfer import Cancelled, DatastoreClient, TransferError
 
 EXIT_FAILED = 1
 

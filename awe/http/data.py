@@ -1,7 +1,8 @@
 """`/data`: a job's files in the server's datastore, over HTTP, streamed both ways (issue 13).
 
-    GET  /data                                  this datastore's id and URL (workers that share
-                                                its path check the id in its marker file)
+    GET  /data                                  this datastore's id, URL and file size cap (a
+                                                worker that shares its path checks the id in the
+                                                marker file; an uploader checks the cap first)
     GET  /data/{job}                            the job's files: task, filename, size, checksums
     GET  /data/{job}/{task}/{file}              the file; `Range: bytes=a-b` gives 206
     HEAD /data/{job}/{task}/{file}              its headers only
@@ -113,7 +114,8 @@ class DataRootHandler(DataHandler):
 
     async def get(self) -> None:
         base = self.config.api.external_url or f"{self.request.protocol}://{self.request.host}"
-        self.reply({"id": self.data.ident, "url": f"{base.rstrip('/')}/data"})
+        self.reply({"id": self.data.ident, "url": f"{base.rstrip('/')}/data",
+                    "max_file_bytes": self.data.max_file_bytes})  # fmt: skip
 
 
 class DataJobHandler(DataHandler):

@@ -31,8 +31,9 @@ from awe.worker.client import (
     make_pool,
 )
 from awe.worker.config import WorkerConfig
+from awe.worker.dataref import shared_datastore
 from awe.worker.outcome import Outcome
-from awe.worker.transfer import DatastoreClient, shared_datastore
+from awe.worker.transfer import DatastoreClient
 from awe.worker.workunit import Services, Workunit
 
 log = logging.getLogger("awe.worker")

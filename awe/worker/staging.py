@@ -25,13 +25,8 @@ from awe.model.shares import share_range
 from awe.paths import PathEscape, within
 from awe.shock import ShockClient, node_url
 from awe.worker.client import ApiError, Unreachable
-from awe.worker.transfer import (
-    Cancelled,
-    DatastoreClient,
-    TransferError,
-    datastore_ref,
-    temp_name,
-)
+from awe.worker.dataref import BadRef, datastore_ref
+from awe.worker.transfer import Cancelled, DatastoreClient, TransferError, temp_name
 
 __all__ = ["Cancelled", "Stager", "StagingError", "cut_share", "file_path", "temp_name"]
 
@@ -99,7 +94,7 @@ class Stager:
         """
         try:
             ref = datastore_ref(io)
-        except TransferError as err:
+        except BadRef as err:
             raise StagingError(str(err)) from err
         if ref is not None:
             return self._from_datastore(io, ref, dest, share)
@@ -229,7 +224,8 @@ class Stager:
                 record["url"] = url
             else:
                 raise StagingError(f"output {io['filename']} has no destination (no host or url)")
-        except (ApiError, Unreachable, OSError, TransferError, urllib3.exceptions.HTTPError) as err:
+        except (ApiError, Unreachable, OSError, TransferError, BadRef,
+                urllib3.exceptions.HTTPError) as err:  # fmt: skip
             raise StagingError(f"cannot deliver {io['filename']}: {err}") from err
         return record
 

@@ -22,17 +22,15 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import quote, unquote, urlparse
+from urllib.parse import quote
 
 import urllib3
 
 from awe import errors
-from awe.datastore import MARKER
-from awe.model.names import filename_problem, taskid_problem
 from awe.paths import PathEscape, inside
+from awe.worker.dataref import DataRef
 
 log = logging.getLogger("awe.worker")
 CHUNK = 1 << 20
@@ -68,33 +66,6 @@ def temp_name(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
 
 
-@dataclass(frozen=True)
-class DataRef:
-    """A file in the server's datastore: job, task, file name."""
-
-    job: str
-    task: str
-    filename: str
-
-    @property
-    def path(self) -> str:
-        return "/data/" + "/".join(quote(n, safe="") for n in (self.job, self.task, self.filename))
-
-
-def datastore_ref(io: dict[str, Any]) -> DataRef | None:
-    """The datastore file an IO entry names (its url's last three parts), or None if elsewhere."""
-    if not io.get("datastore") or io.get("host"):
-        return None
-    parts = [unquote(p) for p in urlparse(io.get("url") or "").path.split("/")]
-    if len(parts) < 4:
-        raise TransferError(f"{io.get('filename')}: datastore url {io.get('url')!r} names no file")
-    job, task, filename = parts[-3:]
-    problem = filename_problem(job) or taskid_problem(task) or filename_problem(filename)
-    if problem:
-        raise TransferError(f"{io.get('filename')}: datastore url {io.get('url')!r}: {problem}")
-    return DataRef(job, task, filename)
-
-
 class DatastoreClient:
     """Uploads to and downloads from the datastore of the server this worker works for."""
 
@@ -118,12 +89,19 @@ class DatastoreClient:
         self.attempts = max(1, attempts)
         self.pause_s = pause_s
         self.max_pause_s = max_pause_s
+        self._info: dict[str, Any] | None = None
 
     # ---- the datastore itself ----------------------------------------------------------------
 
     def server_id(self) -> str:
         """The id the server's datastore keeps in its marker file (`GET /data`)."""
-        return str(self._json("GET", "/data", lambda: False).get("id") or "")
+        return str(self._about(lambda: False).get("id") or "")
+
+    def _about(self, cancelled: Callable[[], bool]) -> dict[str, Any]:
+        """`GET /data`, asked once: the datastore's id and its file size cap."""
+        if self._info is None:
+            self._info = self._json("GET", "/data", cancelled)
+        return self._info
 
     def meta(
         self, ref: DataRef, cancelled: Callable[[], bool], share: tuple[int, int] | None = None
@@ -139,6 +117,12 @@ class DatastoreClient:
     ) -> dict[str, Any]:
         """Send `local` as the file (rank > 0: that rank's part); what the server stored."""
         size = local.stat().st_size
+        cap = self._about(cancelled).get("max_file_bytes")
+        if isinstance(cap, int) and size > cap:  # refused before it is sent, and said plainly
+            raise TransferError(
+                f"{ref.filename} is {size} bytes, over the server's limit of {cap} bytes "
+                "(datastore.max_file_bytes)"
+            )
         md5 = file_md5(local, cancelled)
         headers = {
             **self.headers,
@@ -373,28 +357,3 @@ def file_md5(path: Path, cancelled: Callable[[], bool] = lambda: False) -> str:
                 raise Cancelled()
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def shared_datastore(client: DatastoreClient, config: Any) -> Path | None:
-    """`datastore_path`, if the server's datastore really is there (its marker file says so)."""
-    if not config.datastore_path:
-        log.info("datastore: files move over HTTP (%s/data)", client.base)
-        return None
-    path = Path(config.datastore_path).absolute()
-    try:
-        ident = client.server_id()
-    except TransferError as err:
-        log.warning("datastore: cannot ask the server for its id (%s): using HTTP", err)
-        return None
-    try:
-        mine = (path / MARKER).read_text().strip()
-    except OSError:
-        mine = ""
-    if ident and mine == ident:
-        log.info("datastore: inputs are read from the shared path %s", path)
-        return path
-    log.warning(
-        "datastore_path %s is not this server's datastore (its %s holds %r, the server's id "
-        "is %r): using HTTP", path, MARKER, mine, ident,
-    )  # fmt: skip
-    return None

@@ -32,6 +32,7 @@ class FakeDatastore:
     ranges: list[str] = field(default_factory=list)  # Range headers seen
     puts: list[str] = field(default_factory=list)  # queries of the PUTs seen
     ident: str = "ds-1"
+    max_file_bytes: int = 1 << 40
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: ServerThread | None = None
 
@@ -64,7 +65,7 @@ class RootHandler(tornado.web.RequestHandler):
         self.ds = ds
 
     def get(self) -> None:
-        envelope(self, {"id": self.ds.ident})
+        envelope(self, {"id": self.ds.ident, "max_file_bytes": self.ds.max_file_bytes})
 
 
 class FileHandler(tornado.web.RequestHandler):

@@ -10,14 +10,8 @@ import pytest
 
 from awe.model.shares import line_share
 from awe.worker.client import make_pool
-from awe.worker.transfer import (
-    Cancelled,
-    DataRef,
-    DatastoreClient,
-    TransferError,
-    datastore_ref,
-    shared_datastore,
-)
+from awe.worker.dataref import BadRef, DataRef, datastore_ref, shared_datastore
+from awe.worker.transfer import Cancelled, DatastoreClient, TransferError
 from tests.worker.fake_datastore import FakeDatastore
 
 REF = DataRef("job1", "0", "big.txt")
@@ -133,9 +127,9 @@ def test_datastore_refs_come_from_the_url_and_are_checked() -> None:
     assert datastore_ref(io) == DataRef("j", "0", "a b.txt")
     assert datastore_ref({"filename": "f", "url": "http://h/x"}) is None
     assert datastore_ref({**io, "url": "file:///srv/ds/j/0/out"}) == DataRef("j", "0", "out")
-    with pytest.raises(TransferError):
+    with pytest.raises(BadRef):
         datastore_ref({**io, "url": "http://h/data/j/../out"})
-    with pytest.raises(TransferError):
+    with pytest.raises(BadRef):
         datastore_ref({**io, "url": "http://h/data/j/0/..%2F..%2Fx"})
 
 
@@ -146,3 +140,12 @@ def test_an_empty_file_goes_up_and_comes_back(ds: FakeDatastore, tmp_path: Path)
     assert client(ds).upload(local, ref, 0, never)["size"] == 0
     assert client(ds).download(ref, tmp_path / "back", never) == 0
     assert (tmp_path / "back").read_bytes() == b""
+
+
+def test_a_file_over_the_servers_cap_is_refused_before_it_is_sent(ds: FakeDatastore, tmp_path):
+    local = tmp_path / "big"
+    local.write_bytes(b"x" * 2000)
+    ds.max_file_bytes = 1000
+    with pytest.raises(TransferError, match="over the server's limit of 1000 bytes"):
+        client(ds).upload(local, DataRef("job1", "1", "big"), 0, never)
+    assert ds.puts == []
