@@ -28,6 +28,7 @@ class ApiConfig:
     port: int = 8001
     external_url: str = ""
     max_body_bytes: int = 1024 * 1024 * 1024
+    ask_timeout_s: float = 30.0  # a request the actors do not answer in time gets a JSON 504
 
 
 @dataclass
@@ -132,6 +133,14 @@ class DatastoreConfig:
 
 
 @dataclass
+class EventsConfig:
+    capacity: int = 10_000  # events the server keeps for streams resuming with Last-Event-ID
+    keepalive_s: float = 5.0  # a comment line on a quiet stream, so proxies keep it open
+    buffer: int = 1_000  # events waiting for one slow stream reader before it is dropped
+    ticket_ttl_s: float = 60.0  # how long a stream ticket (POST /events/ticket) may open a stream
+
+
+@dataclass
 class ExpirationConfig:
     """When finished jobs leave the store (AWE v0.9.30 `expire_wait`, `global_expire`, ...)."""
 
@@ -165,6 +174,7 @@ class ServerConfig:
     reports: ReportsConfig = field(default_factory=ReportsConfig)
     datastore: DatastoreConfig = field(default_factory=DatastoreConfig)
     expiration: ExpirationConfig = field(default_factory=ExpirationConfig)
+    events: EventsConfig = field(default_factory=EventsConfig)
 
     @property
     def data_dir(self) -> Path:

@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
-import dataclasses
 import time
 from typing import Any
 from urllib.parse import quote
@@ -34,6 +33,7 @@ from urllib.parse import quote
 import tornado.iostream
 import tornado.web
 
+from awe.actors.messages import ClientDataRights, DataRights
 from awe.dataplane import DataService
 from awe.datastore import Sink, public
 from awe.errors import AweError, NotFound, TooLarge
@@ -41,7 +41,6 @@ from awe.http.base import APIHandler
 from awe.model import data_access
 from awe.model.byteranges import RangeNotSatisfiable, content_range, parse_range
 from awe.model.data_access import READ, WRITE, DataAsk, Grant
-from awe.model.job import Job
 
 BLOCK = 1 << 20  # bytes per disk read or write: memory stays flat whatever the file size
 CHECKSUM_MISMATCH = 422
@@ -72,19 +71,12 @@ class DataHandler(APIHandler):
             op, user=user, admin=self.is_admin(user), anonymous_read=self.config.anonymous.read,
             client=client, task=task, filename=filename, rank=rank,
         )  # fmt: skip
-        if client:  # a worker: the registry checks who it is, then the job's actor decides
-            registry = self.services.registry
-            grant = await self.ask(registry.data_rights, client, self.cg_token(), job_id, ask)
-        else:
-            grant = await self.ask(self.services.queue.route, job_id, "data_rights", ask)
-        if grant is not None:
-            return grant
-        doc = await self.read_store(self.services.store.get_job, job_id)
-        if doc is None:
-            raise NotFound(f"job not found:{job_id}")
-        if op == WRITE:
-            raise AweError(f"job {job_id} is not in the queue: it takes no files", 409)
-        return data_access.decide(Job.from_doc(doc), dataclasses.replace(ask, client=""))
+        # the job's actor decides, or the queue from the stored job when it has no actor;
+        # a worker goes through the registry first, which checks who it is
+        if client:
+            return await self.ask(self.services.registry, ClientDataRights, client_id=client,
+                                  token=self.cg_token(), job_id=job_id, ask=ask)  # fmt: skip
+        return await self.ask(self.services.queue, DataRights, job_id=job_id, ask=ask)
 
     def file_url(self, job_id: str, task: str, filename: str) -> str:
         """The stable download URL of a file: what a job's output `url` holds."""

@@ -30,9 +30,12 @@ def console_script(name: str) -> list[str]:
 class ServerProcess:
     """A real awe-server on 127.0.0.1 with its own data dir; `--port 0` picks a free port."""
 
-    def __init__(self, data_dir: Path, config: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, config: dict[str, Any] | None = None, command: list[str] | None = None
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.config = config or {}
+        self.command = command  # instead of the awe-server script (a server with a planted fault)
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
         self.port = 0
@@ -43,7 +46,7 @@ class ServerProcess:
         config_path = self.data_dir / "test-server.yaml"
         config_path.write_text(yaml.safe_dump(self.config))
         port = str(self.port)  # a restart keeps the port the first start got
-        cmd = console_script("awe-server")
+        cmd = list(self.command or console_script("awe-server"))
         cmd += ["--config", str(config_path), "--port", port, "--data-dir", str(self.data_dir)]
         self.proc = subprocess.Popen(
             cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True

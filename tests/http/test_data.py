@@ -12,7 +12,8 @@ from urllib.parse import quote
 
 from tornado.httpclient import HTTPResponse
 
-from awe.actors.base import ask_sync
+from awe.actors.base import ask_sync, new_reply
+from awe.actors.messages import SubmitJob
 from awe.model.jobscript import parse_job_script
 from awe.model.shares import line_share
 from awe.model.times import now
@@ -177,7 +178,7 @@ class CrossJobTest(DataCase):
         attacker = parse_job_script(json.dumps(chain(1)), job_id=str(uuid.uuid4()), now=now())
         attacker.tasks[0].id = f"{attacker.id}_.."  # injected past the parser
         attacker.tasks[0].outputs[0]["filename"] = f"{victim}/0/out0"
-        ask_sync(self.server.queue.submit, attacker)
+        ask_sync(self.server.queue, SubmitJob(job=attacker, reply=new_reply()))
         aclient = self.register("attacker")["id"]
         work = self.checkout(aclient)["data"]
         self.assertEqual(work["wuid"], f"{attacker.id}_.._0")
