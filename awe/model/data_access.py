@@ -12,14 +12,13 @@ id or file name that could walk a path never reaches the filesystem.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from awe.errors import AweError, Unauthorized
+from awe.model.access import PUBLIC, Caller, check_acl
 from awe.model.ids import task_id, work_id
 from awe.model.job import ACTIVE_JOB_STATES, Job, JobState, Task, TaskState, WorkState
 from awe.model.names import filename_problem, taskid_problem
 
-PUBLIC = "public"
 READ, WRITE = "read", "write"
 FORBIDDEN = 403
 GONE = 409  # the job no longer takes files
@@ -60,14 +59,6 @@ def check_names(task: str, filename: str, required: bool = False) -> None:
             raise AweError(f"invalid file name {filename!r}: {problem}")
 
 
-def acl_allows(acl: dict[str, Any], user: str, admin: bool, right: str) -> bool:
-    """A job's ACL (spec 8.2): empty, admin, owner, named, or `public` readers."""
-    allowed = acl.get(right) or []
-    if not acl or admin or acl.get("owner") == user or user in allowed:
-        return True
-    return right == READ and PUBLIC in allowed
-
-
 def holds_lease(job: Job, client: str) -> bool:
     """`client` holds a workunit of `job` right now."""
     return bool(client) and any(
@@ -88,14 +79,12 @@ def decide(job: Job, ask: DataAsk) -> Grant:
 
 
 def _read(job: Job, ask: DataAsk) -> Grant:
-    as_user = (ask.user != PUBLIC or ask.anonymous_read) and acl_allows(
-        job.acl, ask.user, ask.admin, READ
-    )
-    if as_user or holds_lease(job, ask.client):
+    if holds_lease(job, ask.client):
         return Grant(ask.task, ask.filename)
-    if ask.user == PUBLIC and not ask.client:
-        raise Unauthorized("No Authorization")
-    raise Unauthorized("User Unauthorized")
+    if ask.user == PUBLIC and not ask.anonymous_read:
+        raise Unauthorized("No Authorization" if not ask.client else "User Unauthorized")
+    check_acl(job.acl, Caller(ask.user, ask.admin), READ)  # the job's own readers
+    return Grant(ask.task, ask.filename)
 
 
 def _write(job: Job, ask: DataAsk) -> Grant:

@@ -6,7 +6,7 @@ import pytest
 
 from awe.errors import AweError, Unauthorized
 from awe.model import lifecycle as lc
-from awe.model.data_access import DataAsk, Grant, acl_allows, decide
+from awe.model.data_access import DataAsk, Grant, decide
 from awe.model.lifecycle import Settings
 from tests.model.scripts import parse, script, task, wid
 
@@ -88,7 +88,7 @@ def test_an_anonymous_job_is_readable_by_anyone_when_anonymous_read_is_on() -> N
     assert decide(job, ask("read", user="public"))
 
 
-def test_acl_allows_public_readers() -> None:
-    acl = {"owner": "ana", "read": ["public"]}
-    assert acl_allows(acl, "bob", False, "read")
-    assert not acl_allows(acl, "bob", False, "write")
+def test_a_job_readable_by_public_is_readable_by_any_user() -> None:
+    job = running_job()
+    job.acl = {"owner": "ana", "read": ["public"]}
+    assert decide(job, ask("read", user="bob", task="0", filename="out0"))
