@@ -168,13 +168,16 @@ def main() -> None:
         make_file(source, size)
         subprocess.run(["sync"], check=False)
         copy = root / "copy.txt"
-        seconds, _ = timed(lambda: subprocess.run(["cp", str(source), str(copy)], check=True))
-        rows.append(("cp (page cache)", seconds, ""))
-        copy.unlink()
-        seconds, _ = timed(lambda: subprocess.run(
-            f"cp {source} {copy} && sync {copy}", shell=True, check=True))  # fmt: skip
-        rows.append(("cp + sync of the copy", seconds, ""))
-        copy.unlink()
+        for name, command in (
+            ("cp", f"cp {source} {copy}"),
+            ("cp + sync of the copy", f"cp {source} {copy} && sync {copy}"),
+        ):
+            best = float("inf")
+            for _ in range(2):  # best of two: the first may meet the generator's writeback
+                seconds, _ = timed(lambda c=command: subprocess.run(c, shell=True, check=True))
+                best = min(best, seconds)
+                copy.unlink()
+            rows.append((name, best, "best of 2"))
 
         server.start()
         pid = server.proc.pid  # type: ignore[union-attr]
