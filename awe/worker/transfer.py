@@ -108,7 +108,12 @@ class DatastoreClient:
     ) -> dict[str, Any]:
         """Size and checksums of a file, and with (rank, totalwork) the range of that share."""
         query = "meta" + (f"&rank={share[0]}&totalwork={share[1]}" if share else "")
-        return self._json("GET", f"{ref.path}?{query}", cancelled)
+        return self._json("GET", f"{ref.path}?{query}{self._as_client()}", cancelled)
+
+    def _as_client(self) -> str:
+        """`&client=<id>`: a worker reads a job's files by its lease (anonymous reads may be off)."""
+        client = self.client_id()
+        return f"&client={quote(client)}" if client else ""
 
     # ---- out ---------------------------------------------------------------------------------
 
@@ -218,7 +223,7 @@ class DatastoreClient:
         if at >= end:
             return
         headers = {**self.headers, "Range": f"bytes={at}-{end - 1}", "If-Range": etag}
-        path = f"{ref.path}?client={quote(self.client_id())}"
+        path = f"{ref.path}?{self._as_client().lstrip('&')}"
         response = self._request("GET", path, headers=headers, preload_content=False)
         try:
             if response.status == 200:  # If-Range: the file changed since we asked about it

@@ -14,9 +14,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import urllib3
+
 from awe.model.shares import line_share
 from tests.e2e.netns import namespace
 from tests.e2e.serverproc import ServerProcess, console_script
+from tests.worker.helpers import wait_for
 from tests.worker.workerproc import AweApi, WorkerProcess
 
 SQUARES = json.loads((Path(__file__).resolve().parents[2] / "examples/squares.json").read_text())
@@ -48,6 +51,9 @@ def run_squares(server: ServerProcess, worker: WorkerProcess) -> None:
     sizes = {int(m.group(2)): int(m.group(1)) for m in found}
     assert sorted(sizes) == [1, 2, 3], worker.log
     assert sizes == {r: len(line_share(NUMBERS, r, 3)) for r in (1, 2, 3)}
+    server_log = "\n".join(server.log_lines)
+    for rank in (1, 2, 3):  # each asked the server for its share's range, not for the file
+        assert f"/data/{job}/0/numbers.txt?meta&rank={rank}&totalwork=3&client=" in server_log
     shared = "datastore: inputs are read from the shared path" in worker.log
     assert shared or "datastore: files move over HTTP" in worker.log
 
@@ -113,3 +119,32 @@ def test_worker_help_names_the_data_options() -> None:
     text = subprocess.run([*console_script("awe-worker"), "--help"], capture_output=True,
                           text=True, timeout=30).stdout  # fmt: skip
     assert "--datastore-path" in text and "--file-root" in text
+
+
+def test_workers_read_by_their_lease_when_anonymous_reading_is_off(tmp_path: Path) -> None:
+    config = {"anonymous": {"read": False, "write": True, "delete": False},
+              "auth": {"tokens": {"t-ana": "ana"}}}  # fmt: skip
+    server = ServerProcess(tmp_path / "server", config).start()
+    worker = remote_worker(server, tmp_path / "elsewhere")
+    try:
+        worker.start()
+        http = urllib3.PoolManager(retries=False)
+        ana = {"Authorization": "Bearer t-ana"}
+        upload = ("squares.json", json.dumps(SQUARES).encode())
+        posted = http.request("POST", f"{server.url}/job", fields={"upload": upload}, headers=ana)
+        job = json.loads(posted.data)["data"]["id"]
+
+        def state() -> str:
+            answer = http.request("GET", f"{server.url}/job/{job}", headers=ana)
+            return json.loads(answer.data)["data"]["state"]
+
+        wait_for(lambda: state() in ("completed", "suspend"), 60, "the job to end")
+        assert state() == "completed", worker.log
+        anonymous = http.request("GET", f"{server.url}/data/{job}/1/squares.txt")
+        assert anonymous.status == 401
+        owner = http.request("GET", f"{server.url}/data/{job}/1/squares.txt", headers=ana)
+        assert owner.data == expected_squares()
+    finally:
+        worker.stop()
+        server.stop()
+        print(f"---- worker ----\n{worker.log}\n---- server ----\n" + "\n".join(server.log_lines))

@@ -31,6 +31,7 @@ class FakeDatastore:
     refusal: str = ""  # every PUT answered 403 with this error
     ranges: list[str] = field(default_factory=list)  # Range headers seen
     puts: list[str] = field(default_factory=list)  # queries of the PUTs seen
+    metas: list[str] = field(default_factory=list)  # queries of the ?meta GETs seen
     ident: str = "ds-1"
     max_file_bytes: int = 1 << 40
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -78,6 +79,7 @@ class FileHandler(tornado.web.RequestHandler):
             envelope(self, None, 404, ["file not found"])
             return
         if "meta" in self.request.query_arguments:
+            self.ds.metas.append(self.request.query)
             envelope(self, self._meta(data))
             return
         etag = f'"{hashlib.sha256(data).hexdigest()}"'

@@ -71,6 +71,7 @@ def test_a_rank_fetches_only_its_share(ds: FakeDatastore, tmp_path: Path):
     assert size < len(BIG) // 2
     start = len(line_share(BIG, 1, 3))
     assert ds.ranges == [f"bytes={start}-{start + size - 1}"]
+    assert ds.metas == ["meta&rank=2&totalwork=3&client=c1"]  # read by its lease
 
 
 def test_uploads_are_retried_and_verified(ds: FakeDatastore, tmp_path: Path):
