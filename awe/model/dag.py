@@ -6,30 +6,32 @@ from collections.abc import Iterable, Mapping
 
 
 def find_cycle(parents: Mapping[str, Iterable[str]]) -> list[str] | None:
-    """Return one cycle (as a list of nodes, first repeated last) or None."""
-    white, grey, black = 0, 1, 2
-    colour = dict.fromkeys(parents, white)
-    stack: list[str] = []
+    """Return one cycle (as a list of nodes, first repeated last) or None.
 
-    def visit(node: str) -> list[str] | None:
-        colour[node] = grey
-        stack.append(node)
-        for parent in parents.get(node, ()):
-            if colour.get(parent, black) == grey:
-                return stack[stack.index(parent) :] + [parent]
-            if colour.get(parent) == white:
-                found = visit(parent)
-                if found:
-                    return found
-        stack.pop()
-        colour[node] = black
-        return None
-
-    for node in parents:
-        if colour[node] == white:
-            found = visit(node)
-            if found:
-                return found
+    Depth-first with an explicit stack, so a chain of any length neither recurses nor costs
+    more than one visit per node and edge. Parents outside the graph are not followed.
+    """
+    grey, black = 1, 2
+    colour: dict[str, int] = {}
+    for root in parents:
+        if root in colour:
+            continue
+        colour[root] = grey
+        path = [root]
+        pending = [iter(parents[root])]
+        while pending:
+            for parent in pending[-1]:
+                state = colour.get(parent)
+                if state == grey:
+                    return path[path.index(parent) :] + [parent]
+                if state is None and parent in parents:
+                    colour[parent] = grey
+                    path.append(parent)
+                    pending.append(iter(parents[parent]))
+                    break
+            else:
+                colour[path.pop()] = black
+                pending.pop()
     return None
 
 

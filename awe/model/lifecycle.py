@@ -39,6 +39,7 @@ class Settings:
     # AWE pre-creates each Shock output's node before enqueueing a task (spec 5.1 step 4), so
     # workers (v0.9 ones too) upload into it, and the ranks of a split task into its parts
     create_shock_nodes: bool = False
+    max_split: int | None = None  # limits.totalwork_per_task: the most maxworksize may split into
 
 
 @dataclass
@@ -185,7 +186,7 @@ def _enqueue_task(job: Job, task: Task, now: str, settings: Settings, effects: E
     _resolve_origins(job, task)
     _place_outputs(job, task, settings)
     if not task.workunits:
-        task.workunits = split.make_workunits(task)
+        task.workunits = split.make_workunits(task, settings.max_split)
         task.workstatus = [""] * len(task.workunits)
     for unit in task.workunits:
         if unit.state != WorkState.DONE:

@@ -57,3 +57,14 @@ def test_descendants_reach_past_a_fan_in() -> None:
     parents = {**DIAMOND, "f": ["d"], "g": ["f", "e"]}
     assert descendants(parents, "c") == {"d", "f", "g"}
     assert descendants(parents, "e") == {"g"}
+
+
+def test_a_long_chain_in_either_order_is_walked_without_recursion() -> None:
+    count = 100_000
+    chain = {f"t{i}": [f"t{i - 1}"] if i else [] for i in range(count)}
+    reverse = {f"t{i}": [f"t{i + 1}"] if i < count - 1 else [] for i in range(count)}
+    assert find_cycle(chain) is None
+    assert find_cycle(reverse) is None
+    closed = {**chain, "t0": [f"t{count - 1}"]}
+    cycle = find_cycle(closed)
+    assert cycle is not None and len(cycle) == count + 1
