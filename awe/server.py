@@ -49,6 +49,7 @@ class AweServer:
             max_work_failure=config.queue.max_work_failure,
             datastore_url=root.as_uri(),
             create_shock_nodes=config.datastore.create_shock_nodes,
+            max_split=config.limits.totalwork_per_task,
         )
         self.io_pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="shock")
         shock = ShockClient(
@@ -67,8 +68,9 @@ class AweServer:
         queue_cfg = config.queue
         self.queue = QueueActor.start(context, store.max_jid(), queue_cfg.client_timeout_s).proxy()
         self.registry = ClientRegistryActor.start(
-            self.queue, config.auth, queue_cfg.client_timeout_s, queue_cfg.max_client_failure
-        ).proxy()
+            self.queue, config.auth, queue_cfg.client_timeout_s, queue_cfg.max_client_failure,
+            config.limits.registered_clients,
+        ).proxy()  # fmt: skip
         # set before any message is sent, so every actor sees both refs
         context.queue, context.registry = self.queue, self.registry
         self.services = Services(config, self.queue, self.registry, store, self.executor)

@@ -33,9 +33,15 @@ TOKEN_MISMATCH = "Clientgroup name in token does not match that in the client co
 
 class ClientRegistryActor(pykka.ThreadingActor):
     def __init__(
-        self, queue: Any, auth: AuthConfig, client_timeout_s: float, max_client_failure: int
+        self,
+        queue: Any,
+        auth: AuthConfig,
+        client_timeout_s: float,
+        max_client_failure: int,
+        max_clients: int | None = None,  # limits.registered_clients
     ) -> None:
         super().__init__()
+        self._max_clients = max_clients
         self._queue = queue
         self._auth = auth
         self._timeout_s = client_timeout_s
@@ -72,6 +78,12 @@ class ClientRegistryActor(pykka.ThreadingActor):
                     "cannot register with it, without clientgroup token."
                 )
             self._check_token(client.group, token)
+            full = self._max_clients is not None and len(self._clients) >= self._max_clients
+            if full and client.id not in self._clients:
+                raise AweError(
+                    f"{len(self._clients)} clients are registered, as many as "
+                    f"limits.registered_clients ({self._max_clients}) allows"
+                )
         except AweError as err:
             reject(reply, err)
             return

@@ -11,7 +11,7 @@ from typing import Any
 import tornado.ioloop
 
 from awe.errors import AweError, NotFound, NotImplementedOp
-from awe.http.base import APIHandler, UploadHandler
+from awe.http.base import APIHandler, UploadHandler, decode_arg, smaller_cap
 from awe.model.job import public_job
 from awe.model.jobscript import parse_job_script
 from awe.model.times import normalise_date, now
@@ -39,8 +39,9 @@ JOB_OPS = ("suspend", "resume", "resubmit", "recover", "recompute", "clientgroup
 class JobsHandler(UploadHandler):
     """`/job`: POST submits, GET lists and queries, PUT ?resumeall, DELETE ?suspend|?zombie."""
 
-    def body_limit(self) -> int:
-        return min(self.config.api.max_body_bytes, 16 * 1024 * 1024)  # a job document's cap
+    def body_limit(self) -> tuple[int, str]:
+        limits = self.config.limits
+        return smaller_cap((limits.job_script_bytes, "limits.job_script_bytes"), self._server_cap())
 
     async def post(self) -> None:
         user = self.require("write")
@@ -54,7 +55,7 @@ class JobsHandler(UploadHandler):
         token = self.request.headers.get("Datatoken") or None
         parse = functools.partial(
             parse_job_script, script, job_id=str(uuid.uuid4()), now=now(), owner=user,
-            datatoken=token,
+            datatoken=token, limits=self.config.limits,
         )  # fmt: skip
         loop = tornado.ioloop.IOLoop.current()  # a 16 MiB script must not stall other requests
         job = await loop.run_in_executor(self.services.executor, parse)
@@ -62,11 +63,8 @@ class JobsHandler(UploadHandler):
 
     async def get(self) -> None:
         user = self.require("read")
-        limit = self.int_arg("limit", self.config.queue.page_size)
-        offset = self.int_arg("offset", 0)
-        limit = self.config.queue.page_size if limit <= 0 else limit
-        if offset < 0:
-            raise AweError("offset must not be negative")
+        limit, page = self._page_size()
+        offset = self.int_arg("offset", 0, low=0)
         order = self.arg("order") or self.config.queue.default_order
         if not is_field(order):
             raise AweError(f"invalid order field: {order}")
@@ -74,7 +72,7 @@ class JobsHandler(UploadHandler):
             order=order,
             descending=(self.arg("direction") or "desc") == "desc",
             offset=offset,
-            limit=limit,
+            limit=page,
             readable_by=None if self.is_admin(user) else user,
         )
         if self.flag("query"):
@@ -87,9 +85,22 @@ class JobsHandler(UploadHandler):
                 allowed = set(live[flag])
                 query.ids = sorted(allowed if query.ids is None else allowed & set(query.ids))
         docs, total = await self.read_store(self.services.store.find_jobs, query)
+        if limit == 0 and total - offset > page:
+            raise AweError(
+                f"limit=0 asks for all {total - offset} matching jobs, over "
+                f"limits.listing_limit ({page}): page through them with limit and offset"
+            )
         registered = set(live["registered"])
         jobs = [public_job(doc, doc["id"] in registered) for doc in docs]
         self.reply(jobs, limit=limit, offset=offset, total_count=total)
+
+    def _page_size(self) -> tuple[int, int]:
+        """(limit as asked, rows to fetch): `limit=0` is AWE's "all", up to the listing limit."""
+        most = self.config.limits.listing_limit
+        limit = self.int_arg("limit", self.config.queue.page_size, low=0)
+        if limit > most:
+            raise AweError(f"limit {limit} is over limits.listing_limit ({most})")
+        return limit, (limit or most)
 
     def _filters(self) -> dict[str, list[str]]:
         filters: dict[str, list[str]] = {}
@@ -98,7 +109,7 @@ class JobsHandler(UploadHandler):
                 continue
             if not is_field(key):
                 raise AweError(f"invalid query field: {key}")
-            values = [v.decode() for v in raw_values]
+            values = [decode_arg(key, v) for v in raw_values]
             if len(values) == 1:
                 values = values[0].split(",")
             filters[key] = values
@@ -228,7 +239,7 @@ class JobHandler(APIHandler):
             if not arg:
                 raise AweError("lacking clientgroup name")
         elif op == "priority":
-            arg = self.int_arg("priority", 0)
+            arg = self.int_arg("priority", 0, low=-(2**63))
             if arg < 1:
                 raise AweError("priority must be an integer of at least 1")
         return op, arg

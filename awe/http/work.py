@@ -9,7 +9,8 @@ from typing import Any
 
 from awe.actors.base import new_reply
 from awe.errors import NO_WORK, AweError
-from awe.http.base import UploadHandler
+from awe.http.base import APIHandler, UploadHandler, smaller_cap
+from awe.model import jsontext
 from awe.model.ids import split_work_id
 from awe.model.job import Job
 from awe.model.lifecycle import find_unit, workunit_view
@@ -20,7 +21,7 @@ NEED_CLIENT = "This request type requires the client=clientid parameter."
 _wait_tokens = itertools.count(1)
 
 
-class WorkListHandler(UploadHandler):
+class WorkListHandler(APIHandler):
     """`GET /work?client=C[&available=bytes][&wait=s]` checks out one workunit (spec 5.3, D7)."""
 
     async def get(self) -> None:
@@ -55,8 +56,8 @@ class WorkListHandler(UploadHandler):
 class WorkHandler(UploadHandler):
     """`/work/{wuid}`: view, `?report=`, `?datatoken`, `?privateenv`, and status reports."""
 
-    def body_limit(self) -> int:
-        return self.config.reports.max_bytes
+    def body_limit(self) -> tuple[int, str]:
+        return smaller_cap(self.config.report_limit, self._server_cap())
 
     async def get(self, wuid: str) -> None:
         if self.flag("status"):
@@ -122,12 +123,22 @@ class WorkHandler(UploadHandler):
                 content = self.file(name)
                 if content:
                     reports.append(Report(job_id, wuid, name, content))
+            _check_outputs(self.file("outputs"))
             notes = (self.file("notes") or b"").decode(errors="replace")[-4096:]
         answer = await self.ask(
             self.services.registry.report,
             client_id, self.cg_token(), wuid, status, computetime, notes, reports,
         )  # fmt: skip
         self.reply("ok" if answer is None else answer)
+
+
+def _check_outputs(content: bytes | None) -> None:
+    """awe's `outputs` part is JSON the job actor reads: refuse what it could not hold."""
+    if content:
+        try:
+            jsontext.loads(content)
+        except ValueError as err:
+            raise AweError(f"report part outputs is not valid JSON: {err}") from None
 
 
 routes = [
