@@ -7,6 +7,7 @@ import concurrent.futures
 import logging
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,6 @@ import pykka
 import pykka.debug
 import tornado.httpserver
 import tornado.ioloop
-import tornado.netutil
 import urllib3
 
 from awe import __version__
@@ -24,11 +24,20 @@ from awe.actors.clients import ClientRegistryActor
 from awe.actors.job import JobActor, JobContext
 from awe.actors.queue import QueueActor
 from awe.actors.snapshots import SnapshotActor
-from awe.config import ConfigError, ServerConfig, load_server_config
+from awe.config import ConfigError, ServerConfig, check_server_config, load_server_config
 from awe.http.app import make_app
 from awe.http.base import Services
 from awe.model.lifecycle import Settings
 from awe.model.times import now
+from awe.process import (
+    LAST_RESORT_S,
+    StartupError,
+    bind,
+    claim_data_dir,
+    exit_now,
+    run_with_deadline,
+    start_last_resort,
+)
 from awe.shock import ShockClient
 from awe.store import open_store
 from awe.store.base import Store, StoreUnavailable
@@ -143,38 +152,73 @@ def apply_flags(config: ServerConfig, **flags: Any) -> ServerConfig:
     return config
 
 
-def serve(config: ServerConfig) -> None:
-    """Run until SIGTERM/SIGINT."""
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+def serve(config: ServerConfig) -> int:
+    """Run until SIGTERM/SIGINT; the exit code: 0 stopped cleanly, 1 forced, 2 could not start.
+
+    Everything that can fail for a reason outside awe (data dir, address, store) is tried
+    before any actor thread starts, so a failure is one line and an immediate exit.
+    """
+    try:
+        lock = claim_data_dir(config.data_dir)
+        sockets = bind(config.api.host, config.api.port)
+    except StartupError as err:
+        log.error("cannot start: %s", err)
+        return 2
     try:
         store = open_store(config)
     except StoreUnavailable as err:
-        log.error("cannot open the store: %s", err)
-        sys.exit(2)
+        log.error("cannot start: cannot open the store: %s", err)
+        return 2
+    except Exception as err:  # noqa: BLE001 - any store failure is a start-up failure
+        log.error("cannot start: cannot open the store: %r", err)
+        log.debug("store failure", exc_info=True)
+        return 2
     log.info("awe-server %s, store: %s", __version__, store.describe())
     server = AweServer(config, store)
-    server.recover()
+    try:
+        server.recover()
+    except Exception as err:  # noqa: BLE001 - stop the actors, then say why
+        log.error("cannot start: recovering unfinished jobs failed: %r", err)
+        log.debug("recovery failure", exc_info=True)
+        run_with_deadline(server.stop, config.shutdown_grace_s, "stop")
+        return 2
+    code = _run(config, server, sockets)
+    lock.close()
+    return code
+
+
+def _run(config: ServerConfig, server: AweServer, sockets: list[Any]) -> int:
+    """Serve until a signal, then stop within `shutdown_grace_s` (plus a last resort)."""
     app = make_app(server.services)
     http = tornado.httpserver.HTTPServer(app, max_body_size=config.api.max_body_bytes)
-    sockets = tornado.netutil.bind_sockets(config.api.port, config.api.host)
     http.add_sockets(sockets)
     loop = tornado.ioloop.IOLoop.current()
     interval_ms = max(100, int(config.queue.client_check_interval_s * 1000))
     sweeper = tornado.ioloop.PeriodicCallback(server.sweep, interval_ms)
     sweeper.start()
+    grace = config.shutdown_grace_s
+    signalled: list[float] = []
 
     async def wind_down() -> None:
         """No new connections; waiting checkouts are answered (workers idle) before the stop."""
         http.stop()
         try:
-            answered = await ask(server.queue.close)
+            answered = await asyncio.wait_for(ask(server.queue.close), min(2.0, grace / 2))
             await asyncio.sleep(0.2 if answered else 0)  # let those answers reach the workers
+        except Exception as err:  # noqa: BLE001 - a stuck queue must not stop the stop
+            log.warning("waiting checkouts not answered: %r", err)
         finally:
             loop.stop()
 
     # handlers first: whoever read "listening on" may send SIGTERM at once
     def shutdown(signum: int, _frame: Any) -> None:
-        log.info("signal %s: stopping", signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        if signalled:
+            log.warning("signal %s again: exiting now", name)
+            exit_now(1)
+        signalled.append(time.monotonic())
+        log.info("signal %s: stopping (within shutdown_grace_s, %.1f s)", name, grace)
+        start_last_resort(grace + LAST_RESORT_S)
         loop.add_callback_from_signal(wind_down)
 
     signal.signal(signal.SIGTERM, shutdown)
@@ -186,32 +230,82 @@ def serve(config: ServerConfig) -> None:
     loop.start()
     sweeper.stop()
     http.stop()
-    server.stop()
+    left = grace - (time.monotonic() - signalled[0]) if signalled else grace
+    if not run_with_deadline(server.stop, left, "stop"):
+        log.error("awe-server stopped without finishing its stop (exit 1)")
+        return 1
     log.info("awe-server stopped cleanly")
+    return 0
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+class _ServerCommand(click.Command):
+    """Every start-up failure, a bad flag included, is one line on stderr and exit code 2."""
+
+    def main(self, *args: Any, **extra: Any) -> Any:  # noqa: D102 - click's entry point
+        extra.pop("standalone_mode", None)
+        try:
+            code = super().main(*args, standalone_mode=False, **extra)
+        except click.ClickException as err:
+            click.echo(f"awe-server: {err.format_message()}", err=True)
+            sys.exit(2)
+        except click.Abort:
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+DEFAULTS = ServerConfig()
+LOG_LEVELS = ["debug", "info", "warning", "error"]
+
+
+@click.command(
+    cls=_ServerCommand,
+    context_settings={"help_option_names": ["-h", "--help"], "show_default": True},
+)
 @click.option(
     "--config",
     "config_path",
     type=click.Path(),
-    help="YAML config (conf/awe-server.yaml documents every key).",
+    help="YAML config (conf/awe-server.yaml documents every key). Default: none, built-in "
+    "defaults.",
 )
-@click.option("--port", type=int, help="API port (0 picks a free one). Overrides api.port.")
-@click.option("--host", help="Address to listen on. Overrides api.host.")
-@click.option("--data-dir", help="Data directory. Overrides paths.data.")
-@click.option("--mongodb-uri", help="Use MongoDB at this URI instead of the embedded store.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    help=f"API port, 0 picks a free one. Overrides api.port (default {DEFAULTS.api.port}).",
+)
+@click.option(
+    "--host",
+    help=f"Address to listen on. Overrides api.host (default {DEFAULTS.api.host}).",
+)
+@click.option(
+    "--data-dir",
+    help="Data directory, created if missing, locked while the server runs. Overrides "
+    f"paths.data (default {DEFAULTS.paths.data}).",
+)
+@click.option(
+    "--mongodb-uri",
+    help="Use MongoDB at this URI instead of the embedded store (default: embedded).",
+)
 @click.option("--no-recover", is_flag=True, help="Leave unfinished jobs in the store (zombies).")
-@click.option("--log-level", default="info", show_default=True, help="debug, info, warning, error.")
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    default="info",
+    help="How much the server logs.",
+)
 @click.version_option(__version__)
 def main(config_path: str | None, log_level: str, **flags: Any) -> None:
-    """Start the AWE server: the REST API on one port, jobs kept in the store."""
+    """Start the AWE server: the REST API on one port, jobs kept in the store.
+
+    Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 had to force its stop, 2 could not
+    start (bad flag or config, data dir unusable or in use, address not available).
+    """
     try:
-        config = apply_flags(load_server_config(config_path), **flags)
+        config = check_server_config(apply_flags(load_server_config(config_path), **flags))
     except ConfigError as err:
         raise click.ClickException(f"configuration error: {err}") from err
     setup_logging(log_level, config.paths.logs)
-    serve(config)
+    exit_now(serve(config))
 
 
 if __name__ == "__main__":

@@ -37,13 +37,14 @@ class ServerProcess:
         self.url = ""
         self.port = 0
         self.log_lines: list[str] = []
+        self.command: list[str] | None = None  # instead of the awe-server console script
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         config_path = self.data_dir / "test-server.yaml"
         config_path.write_text(yaml.safe_dump(self.config))
         port = str(self.port)  # a restart keeps the port the first start got
-        cmd = console_script("awe-server")
+        cmd = list(self.command or console_script("awe-server"))
         cmd += ["--config", str(config_path), "--port", port, "--data-dir", str(self.data_dir)]
         self.proc = subprocess.Popen(
             cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True
