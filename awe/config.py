@@ -90,6 +90,15 @@ class AuthConfig:
     tokens: dict[str, str] = field(default_factory=dict)
     # clientgroup name -> token a worker of that group sends as "Authorization: CG_TOKEN <t>"
     clientgroup_tokens: dict[str, str] = field(default_factory=dict)
+    # more `Authorization: <prefix> <token>` schemes besides Bearer and OAuth (AWE's
+    # `[Auth] oauth_bearers`, e.g. MG-RAST's "mgrast"); the token is looked up in `tokens`
+    oauth_bearers: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        for prefix in self.oauth_bearers:
+            if not prefix or not prefix.isascii() or not prefix.replace("_", "").isalnum():
+                raise ConfigError(f"auth.oauth_bearers: {prefix!r} is not a word")
+        self.oauth_bearers = [prefix.lower() for prefix in self.oauth_bearers]
 
 
 @dataclass
@@ -121,6 +130,28 @@ class DatastoreConfig:
 
 
 @dataclass
+class ExpirationConfig:
+    """When finished jobs leave the store (AWE v0.9.30 `expire_wait`, `global_expire`, ...)."""
+
+    reaper_interval_min: float = 60.0
+    global_expire: str = ""
+    pipeline_expire: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        from awe.model.expiration import valid
+
+        if self.reaper_interval_min <= 0:
+            raise ConfigError("expiration.reaper_interval_min: must be more than 0")
+        if self.global_expire and not valid(self.global_expire):
+            raise ConfigError(f"expiration.global_expire: {self.global_expire!r} is not <N><M|H|D>")
+        for pipeline, spec in self.pipeline_expire.items():
+            if not valid(spec):
+                raise ConfigError(
+                    f"expiration.pipeline_expire.{pipeline}: {spec!r} is not <N><M|H|D>"
+                )
+
+
+@dataclass
 class ServerConfig:
     title: str = "AWE Server"
     api: ApiConfig = field(default_factory=ApiConfig)
@@ -131,6 +162,7 @@ class ServerConfig:
     auth: AuthConfig = field(default_factory=AuthConfig)
     reports: ReportsConfig = field(default_factory=ReportsConfig)
     datastore: DatastoreConfig = field(default_factory=DatastoreConfig)
+    expiration: ExpirationConfig = field(default_factory=ExpirationConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     shutdown_grace_s: float = 10.0
 

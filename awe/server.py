@@ -58,6 +58,8 @@ class AweServer:
             max_work_failure=config.queue.max_work_failure,
             datastore_url=root.as_uri(),
             create_shock_nodes=config.datastore.create_shock_nodes,
+            global_expire=config.expiration.global_expire,
+            pipeline_expire=dict(config.expiration.pipeline_expire),
             max_split=config.limits.totalwork_per_task,
         )
         self.io_pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="shock")
@@ -82,7 +84,9 @@ class AweServer:
         ).proxy()  # fmt: skip
         # set before any message is sent, so every actor sees both refs
         context.queue, context.registry = self.queue, self.registry
-        self.services = Services(config, self.queue, self.registry, store, self.executor)
+        self.services = Services(
+            config, self.queue, self.registry, store, self.executor, self.snapshots
+        )
 
     def recover(self) -> int:
         """Give every unfinished job of the store its JobActor back (D3)."""
@@ -99,6 +103,24 @@ class AweServer:
         at = now()
         self.registry.sweep.defer(at)
         self.queue.sweep.defer(at)
+
+    def reap(self, at: str | None = None) -> list[str]:
+        """Remove finished jobs whose expiration passed, as AWE v0.9.30's reaper (blocking)."""
+        at = at or now()
+        try:
+            expired = self.store.expired_job_ids(at)
+        except StoreUnavailable as err:
+            log.warning("expiration reaper: %s; trying again next round", err)
+            return []
+        removed = []
+        for job_id in expired:
+            try:
+                if ask_sync(self.snapshots.purge, job_id, at, timeout=60):
+                    removed.append(job_id)
+                    log.info("job %s expired: removed from the store", job_id)
+            except Exception as err:  # noqa: BLE001 - the next round tries again
+                log.warning("expiration reaper: job %s not removed: %s", job_id, err)
+        return removed
 
     def stop(self) -> None:
         """Stop job actors first (their last snapshots go out), then flush and close the store."""
@@ -196,6 +218,9 @@ def _run(config: ServerConfig, server: AweServer, sockets: list[Any]) -> int:
     interval_ms = max(100, int(config.queue.client_check_interval_s * 1000))
     sweeper = tornado.ioloop.PeriodicCallback(server.sweep, interval_ms)
     sweeper.start()
+    reaper_ms = config.expiration.reaper_interval_min * 60_000
+    reaper = tornado.ioloop.PeriodicCallback(lambda: server.executor.submit(server.reap), reaper_ms)
+    reaper.start()
     grace = config.shutdown_grace_s
     signalled: list[float] = []
 
@@ -229,6 +254,7 @@ def _run(config: ServerConfig, server: AweServer, sockets: list[Any]) -> int:
              config.data_dir.resolve())  # fmt: skip
     loop.start()
     sweeper.stop()
+    reaper.stop()
     http.stop()
     left = grace - (time.monotonic() - signalled[0]) if signalled else grace
     if not run_with_deadline(server.stop, left, "stop"):

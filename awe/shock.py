@@ -81,6 +81,13 @@ class ShockClient:
             fields["attributes"] = ("attributes.json", attributes, "application/json")
         return self._with_retry("PUT", node_url(host, node), token, fields)
 
+    def set_attributes(
+        self, host: str, node: str, attributes: bytes, token: str | None
+    ) -> dict[str, Any]:
+        """PUT only new attributes into an existing node (an `update` output)."""
+        fields = {"attributes": ("attributes.json", attributes, "application/json")}
+        return self._with_retry("PUT", node_url(host, node), token, fields)
+
     def create(
         self, host: str, path: Path, attributes: bytes | None, token: str | None
     ) -> dict[str, Any]:

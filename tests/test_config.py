@@ -26,6 +26,10 @@ def test_shipped_config_documents_exactly_the_defaults() -> None:
         ({"queue": {"client_timeout_s": "soon"}}, "queue.client_timeout_s: expected a number"),
         ({"store": []}, "store: expected a mapping"),
         ({"auth": {"tokens": {"t": 3}}}, "auth.tokens.t: expected a string"),
+        ({"auth": {"oauth_bearers": ["mg rast"]}}, "auth.oauth_bearers: 'mg rast' is not a word"),
+        ({"expiration": {"global_expire": "30d"}}, "expiration.global_expire: '30d' is not"),
+        ({"expiration": {"pipeline_expire": {"p": "1W"}}}, "expiration.pipeline_expire.p: '1W'"),
+        ({"expiration": {"reaper_interval_min": 0}}, "expiration.reaper_interval_min: must be"),
     ],
 )
 def test_bad_values_name_the_key(mapping: dict, message: str) -> None:

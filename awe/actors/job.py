@@ -19,7 +19,7 @@ from urllib.parse import unquote, urlparse
 
 from awe.actors.base import PooledActor, Reply, reject, resolve, tell_quietly
 from awe.errors import AweError
-from awe.model import lifecycle, operations, split
+from awe.model import compat, expiration, lifecycle, operations, split
 from awe.model.job import (
     ACTIVE_JOB_STATES,
     FINISHED_JOB_STATES,
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 
 # On a job that is not in the queue these change its document only: it is not run again
-DOCUMENT_ONLY_OPS = frozenset({"suspend", "clientgroup", "priority"})
+DOCUMENT_ONLY_OPS = frozenset({"suspend", "clientgroup", "priority", "pipeline", "expiration"})
 
 
 @dataclass
@@ -75,9 +75,13 @@ class JobActor(PooledActor):
     # ---- admission ------------------------------------------------------------------------
 
     def admit(self, reply: Reply | None = None) -> None:
-        """A new job: durable first, then its ready workunits go to the queue."""
+        """A new job: durable first, then its ready workunits go to the queue.
+
+        The answer is the job as it was before it was queued (`init`), as AWE answers it.
+        """
+        before = self._public()
         effects = lifecycle.admit(self.job, now(), self.ctx.settings)
-        self._commit(effects, reply, answer=lambda: self._public())
+        self._commit(effects, reply, answer=before)
         log.info("job %s (jid %s) submitted: %d task(s)", self.job.id, self.job.jid,
                  len(self.job.tasks))  # fmt: skip
 
@@ -165,6 +169,10 @@ class JobActor(PooledActor):
             return
         resolve(reply, lifecycle.workunit_view(self.job, task, unit))
 
+    def overview(self, workunits: bool = False, reply: Reply | None = None) -> None:
+        """This job's counts for `GET /queue`, and its workunits in the queue for `GET /work`."""
+        resolve(reply, compat.job_overview(self.job, workunits))
+
     # ---- Shock output nodes ---------------------------------------------------------------
 
     def _create_nodes(self, task_ids: list[str]) -> None:
@@ -205,7 +213,8 @@ class JobActor(PooledActor):
         resolve(reply, (self._public(), dict(self.job.acl)))
 
     def operate(self, op: str, arg: Any, reply: Reply | None = None) -> None:
-        """suspend, resume, resubmit, recompute, clientgroup, priority, delete (spec 4.7)."""
+        """suspend, resume, resubmit, recompute, clientgroup, priority, pipeline, expiration,
+        delete (spec 4.7, v0.9.30)."""
         job, settings, at = self.job, self.ctx.settings, now()
         try:
             if op == "suspend":
@@ -227,6 +236,13 @@ class JobActor(PooledActor):
             elif op == "priority":
                 effects = operations.set_priority(job, arg)
                 answer = f"job priority updated: {job.id} to {job.priority}"
+            elif op == "pipeline":
+                effects = operations.set_pipeline(job, arg)
+                answer = f"job pipeline updated: {job.id} to {arg}"
+            elif op == "expiration":
+                effects = Effects()
+                when = expiration.go_time(expiration.set_expiration(job, arg, at))
+                answer = f"expiration '{when}' set for job: {job.id}"
             elif op == "delete":
                 effects = operations.delete(job, at)
                 answer = f"job deleted: {job.id}"

@@ -254,9 +254,3 @@ class QueueActor(pykka.ThreadingActor):
             "workunits": {"queuing": len(self._ready), "checkout": len(self._leases)},
             "waiting_checkouts": len(self._waiters),
         })  # fmt: skip
-
-    def workunits(self, reply: Reply | None = None) -> None:
-        """Ready and leased workunits (GET /work)."""
-        ready = [{**e.view, "state": "queued"} for e in self._ready.entries()]
-        leased = [{"wuid": w, "state": "checkout", "client": c} for w, c in self._leases.items()]
-        resolve(reply, ready + leased)

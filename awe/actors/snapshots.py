@@ -15,7 +15,8 @@ from typing import Any
 import pykka
 
 from awe.actors.base import Reply, reject, resolve, tell_quietly
-from awe.errors import Unavailable
+from awe.errors import AweError, Unavailable
+from awe.model.expiration import still_expired
 from awe.store.base import Batch, Report, Store
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,47 @@ class SnapshotActor(pykka.ThreadingActor):
         if reply is not None:
             self._waiters.append((reply, None))
         self._flush()
+
+    def purge(
+        self, job_id: str, expired_before: str | None = None, reply: Reply | None = None
+    ) -> None:
+        """Remove a job from the store for good (`?full`, the reaper), after every pending write.
+
+        With `expired_before` only if the stored job is still finished and expired by then: it
+        may have been recomputed since the reaper looked. Answers whether it was removed.
+        """
+        if not self._write_pending(reply):
+            return
+        try:
+            if expired_before is not None:
+                if not still_expired(self._store.get_job(job_id), expired_before):
+                    resolve(reply, False)
+                    return
+            resolve(reply, self._store.delete_job(job_id))
+        except Exception as err:  # noqa: BLE001 - any store failure: not deleted, say so
+            reject(reply, Unavailable(f"store unavailable, job {job_id} not deleted: {err}"))
+
+    def insert(self, doc: dict[str, Any], reply: Reply | None = None) -> None:
+        """Save a job that must not exist yet (`POST /job` with `import`): never overwrite one."""
+        if not self._write_pending(reply):
+            return
+        try:
+            if self._store.get_job(doc["id"]) is not None:
+                reject(reply, AweError(f"job {doc['id']} already exists"))
+                return
+            self._store.save_batch(Batch(jobs=[doc]))
+        except Exception as err:  # noqa: BLE001 - any store failure: not saved, say so
+            reject(reply, Unavailable(f"store unavailable, job not imported: {err}"))
+            return
+        resolve(reply, doc)
+
+    def _write_pending(self, reply: Reply | None) -> bool:
+        """Write what is buffered first; False (and `reply` rejected) if that failed."""
+        self._flush()
+        if self._jobs or self._reports or self._units or self._removed:
+            reject(reply, Unavailable("store unavailable, earlier changes not saved yet"))
+            return False
+        return True
 
     def retry(self) -> None:
         self._retry_timer = None

@@ -42,6 +42,7 @@ class Services:
     registry: Any
     store: Store
     executor: Any  # runs blocking store reads off the IOLoop
+    snapshots: Any = None  # the store's one writer: full deletion and imports go through it
 
 
 @tornado.web.stream_request_body
@@ -131,6 +132,22 @@ class APIHandler(tornado.web.RequestHandler):
         if not low <= number <= high:
             raise AweError(f"{name} must be an integer from {low} to {high}, got {value!r}")
         return number
+
+    def listing_page(self) -> tuple[int, int]:
+        """(limit as asked, rows to return): `limit=0` is AWE's "all", up to the listing limit."""
+        most = self.config.limits.listing_limit
+        limit = self.int_arg("limit", self.config.queue.page_size, low=0)
+        if limit > most:
+            raise AweError(f"limit {limit} is over limits.listing_limit ({most})")
+        return limit, (limit or most)
+
+    def check_all_fit(self, limit: int, matching: int, page: int, what: str) -> None:
+        """`limit=0` that would return more than the listing limit: say so, not a cut list."""
+        if limit == 0 and matching > page:
+            raise AweError(
+                f"limit=0 asks for all {matching} matching {what}, over "
+                f"limits.listing_limit ({page}): page through them with limit and offset"
+            )
 
     def number_arg(self, name: str, default: float) -> float:
         value = self.arg(name)
@@ -231,7 +248,8 @@ class APIHandler(tornado.web.RequestHandler):
             return PUBLIC
         scheme, _, credential = header.partition(" ")
         tokens = self.config.auth.tokens
-        if scheme.lower() in ("bearer", "oauth") and credential in tokens:
+        bearers = ("bearer", "oauth", *self.config.auth.oauth_bearers)  # AWE's oauth_bearers
+        if scheme.lower() in bearers and credential in tokens:
             return tokens[credential]
         if scheme.lower() == "basic":
             try:

@@ -12,8 +12,10 @@ import tornado.ioloop
 
 from awe.errors import AweError, NotFound, NotImplementedOp
 from awe.http.base import APIHandler, UploadHandler, decode_arg, smaller_cap
+from awe.model import compat, expiration
+from awe.model.compat import parse_submission
 from awe.model.job import public_job
-from awe.model.jobscript import parse_job_script
+from awe.model.jobimport import import_document
 from awe.model.times import normalise_date, now
 from awe.store import check_field
 from awe.store.base import JobQuery
@@ -33,7 +35,10 @@ def is_field(name: str) -> bool:
     return True
 
 
-JOB_OPS = ("suspend", "resume", "resubmit", "recover", "recompute", "clientgroup", "priority")
+JOB_OPS = (
+    "suspend", "resume", "resubmit", "recover", "recompute", "clientgroup", "priority",
+    "pipeline", "expiration",
+)  # fmt: skip
 
 
 class JobsHandler(UploadHandler):
@@ -49,21 +54,35 @@ class JobsHandler(UploadHandler):
         content_type = self.request.headers.get("Content-Type", "")
         if not content_type.startswith("multipart/form-data"):
             raise AweError("No job file is submitted")
+        imported = self.file("import")
+        if imported is not None:
+            self.reply(await self._import(imported, user))
+            return
         script = self.file("upload")
         if script is None:
             raise AweError("No job script or awf is submitted")
         token = self.request.headers.get("Datatoken") or None
         parse = functools.partial(
-            parse_job_script, script, job_id=str(uuid.uuid4()), now=now(), owner=user,
+            parse_submission, script, job_id=str(uuid.uuid4()), now=now(), owner=user,
             datatoken=token, limits=self.config.limits,
         )  # fmt: skip
         loop = tornado.ioloop.IOLoop.current()  # a 16 MiB script must not stall other requests
         job = await loop.run_in_executor(self.services.executor, parse)
         self.reply(await self.ask(self.services.queue.submit, job))
 
+    async def _import(self, raw: bytes, owner: str) -> dict[str, Any]:
+        """AWE v0.9.30's `import`: a finished job's document is stored, not run."""
+        convert = functools.partial(import_document, raw, owner=owner, now=now())
+        loop = tornado.ioloop.IOLoop.current()
+        doc = await loop.run_in_executor(self.services.executor, convert)
+        return public_job(await self.ask(self.services.snapshots.insert, doc), registered=False)
+
     async def get(self) -> None:
         user = self.require("read")
-        limit, page = self._page_size()
+        if self.flag("distinct"):
+            self.reply(await self._distinct(user))
+            return
+        limit, page = self.listing_page()
         offset = self.int_arg("offset", 0, low=0)
         order = self.arg("order") or self.config.queue.default_order
         if not is_field(order):
@@ -85,22 +104,22 @@ class JobsHandler(UploadHandler):
                 allowed = set(live[flag])
                 query.ids = sorted(allowed if query.ids is None else allowed & set(query.ids))
         docs, total = await self.read_store(self.services.store.find_jobs, query)
-        if limit == 0 and total - offset > page:
-            raise AweError(
-                f"limit=0 asks for all {total - offset} matching jobs, over "
-                f"limits.listing_limit ({page}): page through them with limit and offset"
-            )
+        self.check_all_fit(limit, total - offset, page, "jobs")
         registered = set(live["registered"])
         jobs = [public_job(doc, doc["id"] in registered) for doc in docs]
         self.reply(jobs, limit=limit, offset=offset, total_count=total)
 
-    def _page_size(self) -> tuple[int, int]:
-        """(limit as asked, rows to fetch): `limit=0` is AWE's "all", up to the listing limit."""
-        most = self.config.limits.listing_limit
-        limit = self.int_arg("limit", self.config.queue.page_size, low=0)
-        if limit > most:
-            raise AweError(f"limit {limit} is over limits.listing_limit ({most})")
-        return limit, (limit or most)
+    async def _distinct(self, user: str) -> list[Any]:
+        """`?distinct=<info field>`: the values AWE's monitor offers as filters (v0.9.30)."""
+        name = self.arg("distinct") or ""
+        if name not in compat.DISTINCT_FIELDS:
+            raise AweError(f"unable to run distinct query on non-indexed info field: {name}")
+        query = JobQuery(readable_by=None if self.is_admin(user) else user)
+        if self.flag("query"):
+            query.filters = self._filters()
+            query.date_start = self._date("date_start")
+            query.date_end = self._date("date_end")
+        return await self.read_store(self.services.store.distinct, f"info.{name}", query)
 
     def _filters(self) -> dict[str, list[str]]:
         filters: dict[str, list[str]] = {}
@@ -162,8 +181,15 @@ class JobsHandler(UploadHandler):
             *(self.ask(queue.operate, j, "delete", None, doc) for j, doc in targets),
             return_exceptions=True,
         )
-        deleted = sum(1 for r in results if not isinstance(r, BaseException))
-        self.reply(f"deleted {deleted} {label} jobs")
+        done = [
+            j
+            for (j, _), r in zip(targets, results, strict=True)
+            if not isinstance(r, BaseException)
+        ]
+        if self.flag("full"):
+            for job_id in done:
+                await self.ask(self.services.snapshots.purge, job_id)
+        self.reply(f"deleted {len(done)} {label} jobs")
 
 
 class JobHandler(APIHandler):
@@ -189,7 +215,7 @@ class JobHandler(APIHandler):
         self.reply(doc)
 
     async def _perf(self, doc: dict[str, Any]) -> dict[str, Any]:
-        """JobPerf (spec 9.1) from the job's own dates and the workers' perf reports."""
+        """AWE's JobPerf (spec 9.1) from the job's own dates and the workers' perf reports."""
         stored = await self.read_store(self.services.store.job_reports, doc["id"], "perf")
         work_stats: dict[str, Any] = {}
         for wuid, raw in sorted(stored.items()):
@@ -197,23 +223,10 @@ class JobHandler(APIHandler):
                 work_stats[wuid] = json.loads(raw)
             except ValueError:
                 work_stats[wuid] = {"raw": raw.decode(errors="replace")}
-        task_stats = {
-            t["taskid"]: {"queued": t["createddate"], "start": t["starteddate"],
-                          "end": t["completeddate"], "computetime": t["computetime"]}
-            for t in doc.get("tasks", [])
-        }  # fmt: skip
-        info = doc.get("info", {})
-        return {
-            "id": doc["id"],
-            "queued": info.get("submittime"),
-            "start": info.get("startedtime"),
-            "end": info.get("completedtime"),
-            "task_stats": task_stats,
-            "work_stats": work_stats,
-        }
+        return compat.perf_doc(doc, work_stats)
 
     async def put(self, job_id: str) -> None:
-        op, arg = self._operation()
+        op, arg = self._operation(job_id)
         stored = await self._stored(job_id)
         if stored is not None:
             self.check_acl(stored, "write")
@@ -222,7 +235,7 @@ class JobHandler(APIHandler):
         answer = await self.ask(self.services.queue.operate, job_id, op, arg, stored)
         self.reply(answer)
 
-    def _operation(self) -> tuple[str, Any]:
+    def _operation(self, job_id: str) -> tuple[str, Any]:
         present = [op for op in JOB_OPS if self.flag(op)]
         if not present:
             raise AweError("requested job operation not supported")
@@ -238,6 +251,15 @@ class JobHandler(APIHandler):
             arg = self.arg("clientgroup") or ""
             if not arg:
                 raise AweError("lacking clientgroup name")
+        elif op in ("pipeline", "expiration"):
+            arg = self.arg(op) or ""
+            if not arg:
+                raise AweError(f"lacking {op} value")
+            if op == "expiration" and not expiration.valid(arg):
+                raise AweError(
+                    f"failed to set the expiration for job: {job_id} "
+                    f"expiration format '{arg}' is invalid"
+                )
         elif op == "priority":
             arg = self.int_arg("priority", 0, low=-(2**63))
             if arg < 1:
@@ -255,7 +277,13 @@ class JobHandler(APIHandler):
             self.check_acl(stored, "delete")
         if self.flag("suspend") and (stored or {}).get("state") != "suspend":
             raise AweError(f"job {job_id} is not suspended: nothing deleted")
-        answer = await self.ask(self.services.queue.operate, job_id, "delete", None, stored)
+        full = self.flag("full")
+        if full and (stored or {}).get("state") == "deleted":
+            answer = f"job deleted: {job_id}"  # only its document is left to remove
+        else:
+            answer = await self.ask(self.services.queue.operate, job_id, "delete", None, stored)
+        if full:  # AWE v0.9.30: the document goes too, with its workunits and reports
+            await self.ask(self.services.snapshots.purge, job_id)
         self.reply(answer)
 
 

@@ -2,30 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
 from awe.errors import NotImplementedOp, Unauthorized
 from awe.http.base import APIHandler
+from awe.model import compat
+from awe.model.times import now
 
 
 class QueueHandler(APIHandler):
     async def get(self) -> None:
+        """AWE's queue status: plain text (what `awe_qstat.pl` prints) or, with `?json`, counts."""
         self.require("read")
-        status = await self.ask(self.services.queue.status)
-        clients = await self.ask(self.services.registry.list)
-        status["clients"] = _client_counts(clients)
-        if self.flag("json"):
-            self.reply(status)
-            return
-        jobs, work, cl = status["jobs"], status["workunits"], status["clients"]
-        self.reply(
-            f"queue {status['queue_status']}; "
-            f"jobs: {jobs['total']} in queue ({jobs['active']} active, "
-            f"{jobs['suspended']} suspended); "
-            f"workunits: {work['queuing']} queuing, {work['checkout']} checked out; "
-            f"clients: {cl['busy']} busy, {cl['idle']} idle, {cl['suspend']} suspended"
+        status = compat.queue_status(
+            await self.ask(self.services.queue.status),
+            await live_overviews(self),
+            await self.ask(self.services.registry.list),
         )
+        self.reply(status if self.flag("json") else compat.queue_text(status, now()))
 
     async def put(self) -> None:
         user = self.require("write")
@@ -38,17 +36,14 @@ class QueueHandler(APIHandler):
             raise NotImplementedOp()
 
 
-def _client_counts(clients: list[dict]) -> dict[str, int]:
-    counts = {"busy": 0, "idle": 0, "suspend": 0, "total": len(clients)}
-    for client in clients:
-        status = client["Status"]
-        if status == "active-busy":
-            counts["busy"] += 1
-        elif status == "active-idle":
-            counts["idle"] += 1
-        elif status == "suspend":
-            counts["suspend"] += 1
-    return counts
+async def live_overviews(handler: APIHandler, workunits: bool = False) -> list[dict[str, Any]]:
+    """Every live job's overview (`JobActor.overview`), asked of all of them at once."""
+    queue = handler.services.queue
+    live = await handler.ask(queue.registered)
+    answers = await asyncio.gather(
+        *(handler.ask(queue.route, job_id, "overview", workunits) for job_id in live["registered"])
+    )
+    return [answer for answer in answers if answer is not None]  # None: it just left the queue
 
 
 class MetricsHandler(APIHandler):
@@ -56,7 +51,7 @@ class MetricsHandler(APIHandler):
 
     async def get(self) -> None:
         status = await self.ask(self.services.queue.status)
-        clients = _client_counts(await self.ask(self.services.registry.list))
+        clients = compat.client_counts(await self.ask(self.services.registry.list))
         families = []
         jobs = GaugeMetricFamily("awe_jobs", "Jobs in the queue, by state", labels=["state"])
         jobs.add_metric(["active"], status["jobs"]["active"])
@@ -67,8 +62,8 @@ class MetricsHandler(APIHandler):
         work.add_metric(["checkout"], status["workunits"]["checkout"])
         families.append(work)
         gauge = GaugeMetricFamily("awe_clients", "Registered clients, by status", labels=["status"])
-        for name in ("busy", "idle", "suspend"):
-            gauge.add_metric([name], clients[name])
+        for name, key in (("busy", "busy"), ("idle", "idle"), ("suspend", "suspended")):
+            gauge.add_metric([name], clients[key])
         families.append(gauge)
         waiting = GaugeMetricFamily("awe_waiting_checkouts", "Long-poll checkouts waiting")
         waiting.add_metric([], status["waiting_checkouts"])

@@ -8,9 +8,10 @@ import json
 from typing import Any
 
 from awe.actors.base import new_reply
-from awe.errors import NO_WORK, AweError
+from awe.errors import NO_WORK, AweError, Unauthorized
 from awe.http.base import APIHandler, UploadHandler, smaller_cap
-from awe.model import jsontext
+from awe.http.queue import live_overviews
+from awe.model import compat, jsontext
 from awe.model.ids import split_work_id
 from awe.model.job import Job
 from awe.model.lifecycle import find_unit, workunit_view
@@ -27,13 +28,42 @@ class WorkListHandler(APIHandler):
     async def get(self) -> None:
         client_id = self.arg("client")
         if client_id is None:
-            self.require("read")
-            self.reply(await self.ask(self.services.queue.workunits))
+            await self._listing()
             return
         available = self.int_arg("available", -1)
         wait_s = self.number_arg("wait", 0.0)
         wait_s = max(0.0, min(wait_s, self.config.queue.max_checkout_wait_s))
         self.reply(await self._checkout(client_id, available if available >= 0 else None, wait_s))
+
+    async def _listing(self) -> None:
+        """The workunits in the queue (queued, checkout, suspend) of jobs the caller may read;
+        with `?query` sorted and paged as AWE's monitor asks (`total_count`)."""
+        self.require("read")
+        views = [
+            view
+            for overview in await live_overviews(self, workunits=True)
+            if self._readable(overview["acl"])
+            for view in overview["views"]
+        ]
+        state = self.arg("state")
+        if state:
+            views = [view for view in views if view["state"] == state]
+        if not self.flag("query"):
+            self.reply(views)
+            return
+        limit = self.int_arg("limit", self.config.queue.page_size)
+        offset = max(0, self.int_arg("offset", 0))
+        descending = (self.arg("direction") or "desc") == "desc"
+        ordered = compat.sort_workunits(views, self.arg("order") or "info.submittime", descending)
+        page = ordered[offset : offset + limit] if limit > 0 else ordered[offset:]
+        self.reply(page, limit=limit, offset=offset, total_count=len(ordered))
+
+    def _readable(self, acl: dict[str, Any]) -> bool:
+        try:
+            self.check_acl({"acl": acl}, "read")
+        except Unauthorized:
+            return False
+        return True
 
     async def _checkout(self, client_id: str, available: int | None, wait_s: float) -> Any:
         registry = self.services.registry
@@ -60,6 +90,7 @@ class WorkHandler(UploadHandler):
         return smaller_cap(self.config.report_limit, self._server_cap())
 
     async def get(self, wuid: str) -> None:
+        wuid = compat.decode_work_id(wuid)
         if self.flag("status"):
             await self._report(wuid)
         elif self.flag("datatoken") or self.flag("privateenv"):
@@ -70,7 +101,7 @@ class WorkHandler(UploadHandler):
             self.reply(await self._view(wuid))
 
     async def put(self, wuid: str) -> None:
-        await self._report(wuid)
+        await self._report(compat.decode_work_id(wuid))
 
     async def _view(self, wuid: str) -> dict[str, Any]:
         self.require("read")
@@ -143,5 +174,6 @@ def _check_outputs(content: bytes | None) -> None:
 
 routes = [
     (r"/work/?", WorkListHandler),
+    (r"/work/(base64:.+)", WorkHandler),  # standard base64 may hold a '/'
     (r"/work/([^/]+)/?", WorkHandler),
 ]

@@ -32,6 +32,9 @@ class Client:
     instance_id: str = ""
     instance_type: str = ""
     host: str = ""
+    # what newer AWE clients send and its monitor shows ("host" is v0.9's name for the IP)
+    host_ip: str = ""
+    hostname: str = ""
     cores: int = 0
     apps: list[str] = field(default_factory=list)
     regtime: str = ZERO_TIME
@@ -71,6 +74,8 @@ class Client:
             "instance_id": self.instance_id,
             "instance_type": self.instance_type,
             "host": self.host,
+            "host_ip": self.host_ip or self.host,
+            "hostname": self.hostname,
             "cores": self.cores,
             "apps": list(self.apps),
             "regtime": self.regtime,
@@ -132,7 +137,9 @@ def client_from_profile(profile: Any, now: str) -> Client:
         domain=_text(profile, "domain"),
         instance_id=_text(profile, "instance_id"),
         instance_type=_text(profile, "instance_type"),
-        host=_text(profile, "host"),
+        host=_text(profile, "host") or _text(profile, "host_ip"),
+        host_ip=_text(profile, "host_ip"),
+        hostname=_text(profile, "hostname"),
         cores=cores,
         apps=list(apps),
         regtime=now if regtime == ZERO_TIME else regtime,

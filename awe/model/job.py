@@ -195,6 +195,7 @@ class Job:
     lastfailed: str = ""
     resumed: int = 0
     acl: dict[str, Any] = field(default_factory=dict)
+    expiration: str = ZERO_TIME  # v0.9.30: when a finished job is removed (zero: never)
 
     def task(self, full_task_id: str) -> Task | None:
         for task in self.tasks:
@@ -220,6 +221,7 @@ class Job:
             "lastfailed": self.lastfailed,
             "resumed": self.resumed,
             "acl": copy.deepcopy(self.acl),
+            "expiration": self.expiration,
         }
 
     @classmethod
@@ -236,6 +238,7 @@ class Job:
             lastfailed=doc.get("lastfailed", ""),
             resumed=doc.get("resumed", 0),
             acl=copy.deepcopy(doc.get("acl") or {}),
+            expiration=doc.get("expiration") or ZERO_TIME,
         )
 
 
@@ -243,9 +246,20 @@ def public_job(doc: dict[str, Any], registered: bool) -> dict[str, Any]:
     """A stored job document as users see it: secrets and ACL removed, `registered` set."""
     out = {k: v for k, v in doc.items() if k != "acl"}
     out["info"] = public_info(doc.get("info") or {})
-    out["tasks"] = [{**t, "cmd": public_cmd(t.get("cmd") or {})} for t in doc.get("tasks") or []]
+    out["tasks"] = [
+        {**t, "cmd": public_cmd(t.get("cmd") or {}), **{k: sized(t.get(k)) for k in IO_LISTS}}
+        for t in doc.get("tasks") or []
+    ]
     out["registered"] = registered
     return out
+
+
+IO_LISTS = ("inputs", "outputs", "predata")
+
+
+def sized(ios: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """IO entries with `size` (0 until known): AWE always sends it and its monitor reads it."""
+    return [{**io, "size": io.get("size") or 0} for io in ios or []]
 
 
 def public_info(info: dict[str, Any]) -> dict[str, Any]:

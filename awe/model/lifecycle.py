@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from awe.errors import AweError
-from awe.model import split
+from awe.model import expiration, split, updates
 from awe.model.ids import task_id
 from awe.model.job import (
     ACTIVE_JOB_STATES,
@@ -25,6 +25,7 @@ from awe.model.job import (
     Workunit,
     public_cmd,
     public_info,
+    sized,
 )
 from awe.model.times import ZERO_TIME
 from awe.model.transitions import job_next, task_next, work_next
@@ -39,6 +40,9 @@ class Settings:
     # AWE pre-creates each Shock output's node before enqueueing a task (spec 5.1 step 4), so
     # workers (v0.9 ones too) upload into it, and the ranks of a split task into its parts
     create_shock_nodes: bool = False
+    # v0.9.30: the expiration a job gets when it completes without one (`<N><M|H|D>`, "" never)
+    global_expire: str = ""
+    pipeline_expire: dict[str, str] = field(default_factory=dict)
     max_split: int | None = None  # limits.totalwork_per_task: the most maxworksize may split into
 
 
@@ -84,9 +88,9 @@ def workunit_view(job: Job, task: Task, unit: Workunit) -> dict[str, Any]:
     return {
         "wuid": task.wuid(unit),
         "info": {**public_info(job.info), "clientgroups": effective_clientgroups(job, task)},
-        "inputs": copy.deepcopy(task.inputs),
-        "outputs": outputs,
-        "predata": copy.deepcopy(task.predata),
+        "inputs": sized(copy.deepcopy(task.inputs)),
+        "outputs": sized(outputs),
+        "predata": sized(copy.deepcopy(task.predata)),
         "cmd": public_cmd(task.cmd),
         "app": None,
         "rank": unit.rank,
@@ -136,6 +140,10 @@ def enqueue_ready_tasks(job: Job, now: str, settings: Settings, effects: Effects
             if task.skip == 1 and _skippable(task):
                 task.state = task_next(task.state, "skip")
                 recount(job)
+            elif (problem := updates.locate(job, task)) is not None:
+                reason = f"failed enqueuing task {task.id}, err={problem}"
+                suspend(job, reason, now, effects, lastfailed=task.id)
+                return
             elif settings.create_shock_nodes and missing_nodes(task):
                 if task.id not in effects.create_nodes:
                     effects.create_nodes.append(task.id)
@@ -144,7 +152,7 @@ def enqueue_ready_tasks(job: Job, now: str, settings: Settings, effects: Effects
                 _enqueue_task(job, task, now, settings, effects)
             progressed = True
     if job.remaintasks == 0 and job.state != JobState.COMPLETED:
-        _complete_job(job, now)
+        _complete_job(job, now, settings)
 
 
 def missing_nodes(task: Task) -> list[dict[str, Any]]:
@@ -361,12 +369,13 @@ def _complete_task(job: Job, task: Task, now: str, settings: Settings, effects: 
     recount(job)
     enqueue_ready_tasks(job, now, settings, effects)
     if job.remaintasks == 0 and job.state != JobState.COMPLETED:
-        _complete_job(job, now)
+        _complete_job(job, now, settings)
 
 
-def _complete_job(job: Job, now: str) -> None:
+def _complete_job(job: Job, now: str, settings: Settings) -> None:
     job.state = job_next(job.state, "complete")
     job.info["completedtime"] = now
+    expiration.on_completion(job, now, settings.global_expire, settings.pipeline_expire)
 
 
 def _closed(job: Job, task: Task) -> bool:

@@ -1,4 +1,5 @@
-"""Operations on a whole job: resume, recompute, delete, recover, resubmit, clientgroup, priority.
+"""Operations on a whole job: resume, recompute, delete, recover, resubmit, clientgroup, priority,
+pipeline.
 
 Pure functions like those of `lifecycle` (which holds the workunit flow and `suspend`, since a
 failing workunit suspends its job): they change the job in place and return `Effects`.
@@ -7,7 +8,7 @@ failing workunit suspends its job): they change the job in place and return `Eff
 from __future__ import annotations
 
 from awe.errors import AweError
-from awe.model import dag
+from awe.model import dag, updates
 from awe.model.ids import task_id
 from awe.model.job import (
     ACTIVE_JOB_STATES,
@@ -96,6 +97,7 @@ def _reset_task(task: Task) -> None:
         if entry.get("origin"):
             entry["node"], entry["url"] = "-", ""
             entry.pop("size", None)
+    updates.reset(task)
     for out in task.outputs:  # a Shock node holds one upload: a recomputed task needs new ones
         if out.pop("node_created", False):
             out["node"], out["url"] = "-", ""
@@ -149,6 +151,12 @@ def set_clientgroups(job: Job, names: str) -> Effects:
         if task.state not in DONE_TASK_STATES:
             task.clientgroups = ""
     return _reindex(job)
+
+
+def set_pipeline(job: Job, name: str) -> Effects:
+    """`info.pipeline` names the job's pipeline: listings, ?distinct and expiration defaults use it."""
+    job.info["pipeline"] = name
+    return Effects()
 
 
 def set_priority(job: Job, priority: int) -> Effects:

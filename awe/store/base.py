@@ -116,6 +116,21 @@ class Store(Protocol):
         """The largest jid ever saved, or 10000 when none was (so the first job gets 10001)."""
         ...
 
+    def delete_job(self, job_id: str) -> bool:
+        """Remove the job document with its workunits, reports and perf record (`?full`).
+
+        Only the SnapshotActor calls it, as it calls `save_batch`. True if the job was there.
+        """
+        ...
+
+    def distinct(self, field: str, query: JobQuery) -> list[Any]:
+        """The distinct scalar values of a dotted field among the matching jobs, sorted."""
+        ...
+
+    def expired_job_ids(self, now: str) -> list[str]:
+        """Completed or deleted jobs whose `expiration` is set and earlier than `now` (spec 7.6)."""
+        ...
+
     def get_report(self, wuid: str, name: str) -> bytes | None: ...
 
     def job_reports(self, job_id: str, name: str) -> dict[str, bytes]:

@@ -19,16 +19,21 @@ from typing import Any
 from awe.store.base import INDEXED_FIELDS, Batch, JobQuery, StoreUnavailable
 from awe.store.rules import (
     DEFAULT_MAX_JID,
+    EXPIRABLE_STATES,
+    FIRST_REAL_TIME,
     CheckedBatch,
     check_batch,
+    check_field,
     check_query,
     date_bounds,
     merge_workunits,
     page_bounds,
+    sort_distinct,
     unfinished_query,
 )
 
 SYNCHRONOUS_MODES = ("full", "normal")
+_SCALAR_TYPES = ("text", "integer", "real", "true", "false")
 _BUSY_TIMEOUT_S = 30.0
 
 _SCHEMA = """
@@ -180,22 +185,62 @@ class EmbeddedStore:
             finally:
                 conn.execute("COMMIT")
 
-    def save_batch(self, batch: Batch) -> None:
-        """Write the whole batch in one transaction, committed (durable) before returning."""
-        if not batch:
-            return
-        checked = check_batch(batch)
-        with self._errors("save a batch"):
+    @contextmanager
+    def _write_transaction(self, doing: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction, committed (durable) when the block ends, rolled back on error."""
+        with self._errors(doing):
             conn = self._conn()
             _end_stray_transaction(conn)
             try:
                 conn.execute("BEGIN IMMEDIATE")
-                self._write(conn, checked)
+                yield conn
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+
+    def save_batch(self, batch: Batch) -> None:
+        """Write the whole batch in one transaction, committed (durable) before returning."""
+        if not batch:
+            return
+        checked = check_batch(batch)
+        with self._write_transaction("save a batch") as conn:
+            self._write(conn, checked)
+
+    def delete_job(self, job_id: str) -> bool:
+        """Remove a job with its workunits, reports and perf record, in one transaction."""
+        with self._write_transaction("delete a job") as conn:
+            found = conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount
+            conn.execute("DELETE FROM workunits WHERE job_id = ?", (job_id,))
+            conn.execute("DELETE FROM reports WHERE job_id = ?", (job_id,))
+            conn.execute("DELETE FROM perf WHERE id = ?", (job_id,))
+        return found > 0
+
+    def distinct(self, field: str, query: JobQuery) -> list[Any]:
+        """The distinct scalar values of `field` among the jobs matching `query`."""
+        check_query(query)
+        check_field(field)
+        where, params = _where(query)
+        sql = f"SELECT DISTINCT {_type(field)}, {_value(field)} FROM jobs{where}"
+        with self._read() as conn:
+            rows = conn.execute(sql, params).fetchall()
+        booleans = {"true": True, "false": False}
+        return sort_distinct(
+            [booleans.get(kind, value) for kind, value in rows if kind in _SCALAR_TYPES]
+        )
+
+    def expired_job_ids(self, now: str) -> list[str]:
+        """Finished jobs whose expiration is set and has passed (the reaper removes them)."""
+        sql = (
+            f"SELECT id FROM jobs WHERE {_value('state')} IN (SELECT value FROM json_each(?))"
+            f" AND {_type('expiration')} = 'text'"
+            f" AND {_value('expiration')} >= ? AND {_value('expiration')} < ?"
+            " ORDER BY id"
+        )
+        params = (json.dumps(list(EXPIRABLE_STATES)), FIRST_REAL_TIME, now)
+        with self._read() as conn:
+            return [job_id for (job_id,) in conn.execute(sql, params).fetchall()]
 
     @staticmethod
     def _write(conn: sqlite3.Connection, checked: CheckedBatch) -> None:

@@ -18,11 +18,15 @@ from pymongo.write_concern import WriteConcern
 from awe.store.base import INDEXED_FIELDS, Batch, JobQuery, Report, StoreUnavailable
 from awe.store.rules import (
     DEFAULT_MAX_JID,
+    EXPIRABLE_STATES,
+    FIRST_REAL_TIME,
     check_batch,
+    check_field,
     check_query,
     date_bounds,
     merge_workunits,
     page_bounds,
+    sort_distinct,
     unfinished_query,
 )
 
@@ -255,6 +259,33 @@ class MongoStore:
         with self._errors("read the jid counter"):
             doc = self._counters.find_one({"_id": _JID_COUNTER})
         return int(doc["value"]) if doc else DEFAULT_MAX_JID
+
+    def delete_job(self, job_id: str) -> bool:
+        """Remove a job with its workunits, reports and perf record (not atomic across them:
+        a failure part way raises StoreUnavailable and a retry finishes the job)."""
+        with self._errors("delete a job"):
+            found = self._jobs.delete_one({"id": job_id}).deleted_count
+            self._workunits.delete_many({"job_id": job_id})
+            self._reports.delete_many({"job_id": job_id})
+            self._perf.delete_one({"id": job_id})
+        return found > 0
+
+    def distinct(self, field: str, query: JobQuery) -> list[Any]:
+        """The distinct scalar values of `field` among the jobs matching `query`."""
+        check_query(query)
+        check_field(field)
+        flt = {"$and": [job_filter(query), {field: _NOT_ARRAY}]}
+        with self._errors("list distinct values"):
+            return sort_distinct(self._jobs.distinct(field, flt))
+
+    def expired_job_ids(self, now: str) -> list[str]:
+        """Finished jobs whose expiration is set and has passed (the reaper removes them)."""
+        flt = {
+            "state": {"$in": list(EXPIRABLE_STATES)},
+            "expiration": {"$type": "string", "$gte": FIRST_REAL_TIME, "$lt": now},
+        }
+        with self._errors("list expired jobs"):
+            return sorted(doc["id"] for doc in self._jobs.find(flt, {"id": True, "_id": False}))
 
     def get_report(self, wuid: str, name: str) -> bytes | None:
         """The content of one stored report file, or None."""

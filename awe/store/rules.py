@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from awe.model.expiration import EXPIRABLE_STATES  # noqa: F401 - one truth, for the back-ends
 from awe.store.base import UNFINISHED_STATES, Batch, JobQuery, Report
 
 DEFAULT_MAX_JID = 10000
@@ -49,6 +50,12 @@ def page_bounds(query: JobQuery) -> tuple[int, int | None]:
     offset = max(0, int(query.offset))
     limit = int(query.limit)
     return offset, (limit if limit > 0 else None)
+
+
+def sort_distinct(values: list[Any]) -> list[Any]:
+    """Scalar values only (no null, object or array), each once, numbers first then strings."""
+    kept = {(isinstance(v, str), v) for v in values if isinstance(v, str | int | float | bool)}
+    return [value for _, value in sorted(kept, key=lambda pair: (pair[0], pair[1]))]
 
 
 def unfinished_query() -> JobQuery:

@@ -167,6 +167,15 @@ class Stager:
             raise StagingError(f"cannot deliver {io['filename']}: {err}") from err
         return record
 
+    def update_attributes(self, io: dict[str, Any], attributes: bytes) -> None:
+        """Set the attributes of the existing Shock node an `update` output names."""
+        if not has_node(io):
+            raise StagingError(f"update output {io['filename']} names no Shock node to update")
+        try:
+            self.shock.set_attributes(io["host"], io["node"], attributes, self.token)
+        except (ApiError, Unreachable) as err:
+            raise StagingError(f"cannot update node {io['node']}: {err}") from err
+
     def _to_shock(
         self, io: dict[str, Any], local: Path, rank: int, attributes: bytes | None
     ) -> dict[str, Any]:

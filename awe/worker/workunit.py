@@ -294,7 +294,25 @@ class Workunit:
             )
             self.outputs.append(record)
             size += record["size"]
+        self._update_nodes(stager)
         self.perf.update(time_data_out=time.monotonic() - t0, size_outfile=size)
+
+    def _update_nodes(self, stager: Stager) -> None:
+        """`type: update` outputs give their attributes to the node an earlier task made."""
+        if self.rank > 1:  # as AWE: attributes come with rank 0 or the first part only
+            return
+        for io in self.doc.get("outputs") or []:
+            if io.get("type") != "update":
+                continue
+            attributes = self._output_attributes(io)
+            if attributes is None:
+                continue
+            try:
+                stager.update_attributes(io, attributes)
+            except StagingError as err:
+                raise StepFailed("outputs", str(err)) from err
+            log.info("node %s of output %s updated for %s", io.get("node"), io["filename"],
+                     self.wuid)  # fmt: skip
 
     def _check_outputs(self) -> list[tuple[dict[str, Any], Path]]:
         """Every output file exists (and is non-empty when asked); renamed to shockfilename."""

@@ -15,10 +15,14 @@ class QueueStatusTest(AweTestCase):
         self.call("PUT", f"/job/{jid}?suspend", expect=200)
         status = self.call("GET", "/queue?json")["data"]
         self.assertEqual(status["jobs"], {"total": 2, "active": 1, "suspended": 1})
-        self.assertEqual(status["workunits"], {"queuing": 0, "checkout": 1})
+        self.assertEqual(
+            status["workunits"], {"total": 2, "queuing": 0, "checkout": 1, "suspended": 1}
+        )
+        self.assertEqual(status["tasks"]["total"], 2)
+        self.assertEqual((status["tasks"]["in-progress"], status["tasks"]["suspended"]), (1, 1))
         self.assertEqual((status["clients"]["busy"], status["clients"]["idle"]), (1, 1))
         text = self.call("GET", "/queue")["data"]
-        self.assertIn("jobs: 2 in queue (1 active, 1 suspended)", text)
+        self.assertIn("total jobs ............... 2\n    active:           (1)\n", text)
 
     def test_a_suspended_queue_hands_out_nothing_until_resumed(self) -> None:
         self.submit(HELLO)
