@@ -65,6 +65,8 @@ class BadInputTest(AweTestCase):
     def test_json_nested_200000_deep_is_a_400(self) -> None:
         answer = self.call("POST", "/job", {"upload": DEEP})
         self.assert_4xx(answer, 400, "error parsing job", "nested deeper than 64 levels")
+        answer = self.call("POST", "/job", {"import": DEEP})
+        self.assert_4xx(answer, 400, "error in unmarshaling job json file", "nested deeper")
         answer = self.call("POST", "/client", {"profile": DEEP})
         self.assert_4xx(answer, 400, "Error in registering new client", "nested deeper")
 

@@ -112,6 +112,7 @@ part_contents = (
 # Requests of the API page as a client would send them, with ids the fuzz has seen answered
 OPERATIONS = [
     ("POST", "/job", "", "script"),
+    ("POST", "/job", "", "import"),
     ("POST", "/client", "", "profile"),
     ("GET", "/work", "client={client}&wait={number}", None),
     ("GET", "/work", "client={client}&available={number}", None),
@@ -196,7 +197,8 @@ class FuzzTest(AweTestCase):
         path, query = template.format(**values), query.format(**values)
         body, headers = None, {}
         if body_kind:
-            names = {"script": ["upload"], "profile": ["profile"], "report": REPORT_PARTS}
+            names = {"script": ["upload"], "import": ["import"], "profile": ["profile"],
+                     "report": REPORT_PARTS}  # fmt: skip
             parts = data.draw(st.dictionaries(st.sampled_from(names[body_kind]), part_contents,
                                               max_size=3), label="parts")  # fmt: skip
             encoded = {name: (f"{name}.txt", value) for name, value in parts.items()}
