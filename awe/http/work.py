@@ -51,11 +51,12 @@ class WorkListHandler(APIHandler):
         if not self.flag("query"):
             self.reply(views)
             return
-        limit = self.int_arg("limit", self.config.queue.page_size)
-        offset = max(0, self.int_arg("offset", 0))
+        limit, rows = self.listing_page()
+        offset = self.int_arg("offset", 0, low=0)
         descending = (self.arg("direction") or "desc") == "desc"
         ordered = compat.sort_workunits(views, self.arg("order") or "info.submittime", descending)
-        page = ordered[offset : offset + limit] if limit > 0 else ordered[offset:]
+        self.check_all_fit(limit, len(ordered) - offset, rows, "workunits")
+        page = ordered[offset : offset + rows]
         self.reply(page, limit=limit, offset=offset, total_count=len(ordered))
 
     def _readable(self, acl: dict[str, Any]) -> bool:

@@ -161,6 +161,24 @@ class LimitsTest(AweTestCase):
         answer = self.call("GET", "/job?limit=-1")
         self.assertEqual(answer["_code"], 400)
 
+    def test_the_workunit_listing_has_the_same_listing_limit(self) -> None:
+        for _ in range(4):  # 32 queued workunits
+            self.submit({"tasks": [{"taskid": "0", "cmd": {"name": "x"}, "totalwork": 4},
+                                   {"taskid": "1", "cmd": {"name": "x"}, "totalwork": 4}]})  # fmt: skip
+        answer = self.call("GET", "/work?query&limit=31")
+        self.assertEqual(answer["error"], ["limit 31 is over limits.listing_limit (30)"])
+        answer = self.call("GET", "/work?query&limit=0&offset=2")
+        self.assertEqual(
+            (answer["_code"], len(answer["data"]), answer["total_count"]), (200, 30, 32)
+        )
+        answer = self.call("GET", "/work?query&limit=0")
+        self.assertEqual(answer["_code"], 400)
+        self.assertIn(
+            "all 32 matching workunits, over limits.listing_limit (30)", answer["error"][0]
+        )
+        answer = self.call("GET", f"/work?query&offset={10**20}")
+        self.assertEqual(answer["_code"], 400)
+
     def test_registered_clients_limit_names_its_key_and_known_clients_come_back(self) -> None:
         first = self.register("a")
         self.register("b")
