@@ -2,8 +2,10 @@
 
 Validation must be linear in the size of the script whatever its shape: a chain (each task
 needs the one before), a reverse chain (each task needs the one after: the order a
-depth-first walk likes least), a fan-in (one task needs all others) and a fan-out (all others
-need one task). Each task reads its parent's output through `origin`, as real scripts do.
+depth-first walk likes least), a fan-in (one task needs all others), a fan-out (all others
+need one task), and a chain whose tasks also update an output of a task far upstream
+(`type: update`, checked to be upstream). Each task reads its parent's output through
+`origin`, as real scripts do. It parses as `POST /job` does (`parse_submission`).
 
     python bench/validate.py [--tasks 10000] [--repeat 3]
 """
@@ -19,7 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from awe.config import LimitsConfig  # noqa: E402
-from awe.model.jobscript import parse_job_script  # noqa: E402
+from awe.model.compat import parse_submission  # noqa: E402
 
 
 def _task(name: int, parents: list[int]) -> dict[str, Any]:
@@ -32,14 +34,23 @@ def _task(name: int, parents: list[int]) -> dict[str, Any]:
     }
 
 
+def _updating(task: dict[str, Any], origin: int) -> dict[str, Any]:
+    """The task also updates the node of task `origin`'s output (`type: update`, compat)."""
+    update = {"filename": f"out{origin}", "type": "update", "origin": str(origin)}
+    return {**task, "outputs": [*task["outputs"], update]}
+
+
 def shapes(count: int) -> dict[str, list[dict[str, Any]]]:
-    """The four shapes of `count` tasks, listed in task-id order."""
+    """The shapes of `count` tasks, listed in task-id order."""
     last = count - 1
+    chain = [_task(i, [i - 1] if i else []) for i in range(count)]
     return {
-        "chain": [_task(i, [i - 1] if i else []) for i in range(count)],
+        "chain": chain,
         "reverse chain": [_task(i, [i + 1] if i < last else []) for i in range(count)],
         "fan-in": [_task(i, list(range(1, count)) if i == 0 else []) for i in range(count)],
         "fan-out": [_task(i, [0] if i else []) for i in range(count)],
+        # each task updates an output of a task half-way back up the chain: n different origins
+        "chain+updates": [_updating(t, i // 2) if i > 1 else t for i, t in enumerate(chain)],
     }
 
 
@@ -50,7 +61,7 @@ def measure(tasks: list[dict[str, Any]], repeat: int) -> float:
     best = float("inf")
     for _ in range(repeat):
         started = time.perf_counter()
-        parse_job_script(raw, job_id="bench", now="2024-01-01T00:00:00Z", limits=limits)
+        parse_submission(raw, job_id="bench", now="2024-01-01T00:00:00Z", limits=limits)
         best = min(best, time.perf_counter() - started)
     return best
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from awe.config import LimitsConfig
+from awe.model.compat import parse_submission
 from awe.model.jobscript import JobScriptError, parse_job_script
 from awe.model.split import MIB
 from tests.model.scripts import JOB_ID, SUBMIT, parse, script, task, tid
@@ -198,3 +199,20 @@ def test_a_cycle_closing_a_ten_thousand_task_chain_is_found() -> None:
     message = rejected(script(*tasks), LimitsConfig(tasks_per_job=N))
     assert message.startswith(PREFIX + "dependency cycle: ")
     assert len(message.split(" -> ")) == N + 1
+
+
+def _with_update(task: dict[str, Any], origin: int) -> dict[str, Any]:
+    update = {"filename": f"out{origin}", "type": "update", "origin": str(origin)}
+    return {**task, "outputs": [*task["outputs"], update]}
+
+
+def test_ten_thousand_tasks_updating_far_upstream_outputs_validate() -> None:
+    chain = [_chain_task(i, [i - 1] if i else []) for i in range(N)]
+    tasks = [_with_update(t, i // 2) if i > 1 else t for i, t in enumerate(chain)]
+    raw = json.dumps(script(*tasks))
+    job = parse_submission(raw, job_id=JOB_ID, now=SUBMIT, limits=LimitsConfig(tasks_per_job=N))
+    assert len(job.tasks) == N
+    tasks[3] = _with_update(_chain_task(3, [2]), 7)  # 7 comes after 3: not upstream
+    with pytest.raises(JobScriptError, match="task 3 update output out7: origin task 7 is not"):
+        parse_submission(json.dumps(script(*tasks)), job_id=JOB_ID, now=SUBMIT,
+                         limits=LimitsConfig(tasks_per_job=N))  # fmt: skip
