@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 from awe.actors.base import new_reply
-from awe.errors import NO_WORK, AweError, Unauthorized
+from awe.errors import NO_WORK, AweError, NotFound, Unauthorized
 from awe.http.base import APIHandler, UploadHandler, smaller_cap
 from awe.http.queue import live_overviews
 from awe.model import compat, jsontext
@@ -161,7 +161,19 @@ class WorkHandler(UploadHandler):
             self.services.registry.report,
             client_id, self.cg_token(), wuid, status, computetime, notes, reports,
         )  # fmt: skip
+        if answer is None:  # the job is not live: a late report is "ok" only if the unit exists
+            await self._stored_unit(job_id, wuid)
         self.reply("ok" if answer is None else answer)
+
+    async def _stored_unit(self, job_id: str, wuid: str) -> None:
+        """404 unless the store holds the job and that workunit (a report for nothing is not ok)."""
+        doc = await self.read_store(self.services.store.get_job, job_id)
+        if doc is None:
+            raise NotFound(f"no workunit found with id {wuid}")
+        try:
+            find_unit(Job.from_doc(doc), wuid)
+        except AweError:
+            raise NotFound(f"no workunit found with id {wuid}") from None
 
 
 def _check_outputs(content: bytes | None) -> None:

@@ -11,7 +11,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from awe.errors import AweError
+from awe.errors import AweError, NotFound
 from awe.model import expiration, split, updates
 from awe.model.ids import task_id
 from awe.model.job import (
@@ -283,8 +283,8 @@ def report(
     effects = Effects()
     try:
         task, unit = find_unit(job, wuid)
-    except AweError:
-        return False, effects
+    except AweError as err:  # a report for nothing is not "ok" (issue 9)
+        raise NotFound(err.message) from None
     if unit.client != client or unit.state not in (WorkState.CHECKOUT, WorkState.SUSPEND):
         return False, effects
     if _closed(job, task):

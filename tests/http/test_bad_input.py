@@ -224,3 +224,20 @@ class AweCompatibilityTest(AweTestCase):
             answer = self.call("POST", "/job", {"upload": json.dumps(script)})
             self.assertEqual(answer["_code"], 400, bad)
             self.assertIn("tasks[0].taskid", answer["error"][0])
+
+
+class ReportForNothingTest(AweTestCase):
+    def test_a_report_for_a_workunit_that_does_not_exist_is_a_404(self) -> None:
+        job = self.submit(HELLO)
+        client = self.register()
+        work = self.checkout(client["id"])["data"]
+        for wuid in (f"{job['id']}_0_9", f"{job['id']}_7_0", "nosuchjob_0_0"):
+            answer = self.report(wuid, client["id"])
+            self.assertEqual(answer["_code"], 404, wuid)
+            self.assertEqual(answer["error"], [f"no workunit found with id {wuid}"])
+        self.assertEqual(self.report(work["wuid"], client["id"])["_code"], 200)
+        self.assertEqual(self.job(job["id"])["state"], "completed")
+        # the job is finished and out of the queue: a repeated report is still "ok" (D5) ...
+        self.assertEqual(self.report(work["wuid"], client["id"])["data"], "ok")
+        # ... and a report for a rank it never had is still a 404
+        self.assertEqual(self.report(f"{job['id']}_0_3", client["id"])["_code"], 404)

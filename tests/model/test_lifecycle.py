@@ -264,10 +264,16 @@ def test_a_report_for_a_queued_workunit_is_not_applied() -> None:
     assert applied is False
 
 
-def test_a_report_for_an_unknown_workunit_is_not_applied() -> None:
+def test_a_report_for_an_unknown_workunit_is_a_404_and_changes_nothing() -> None:
     job, _ = admitted(chain(2))
-    applied, _ = unchanged_by(job, lambda: report(job, wid("7"), "done"))
-    assert applied is False
+    before = copy.deepcopy(job.to_doc())
+    with pytest.raises(AweError) as caught:
+        report(job, wid("7"), "done")
+    assert (caught.value.status, caught.value.message) == (
+        404,
+        f"no workunit found with id {wid('7')}",
+    )
+    assert job.to_doc() == before
 
 
 def test_an_unknown_status_is_an_error() -> None:
