@@ -130,6 +130,14 @@ class DatastoreConfig:
 
 
 @dataclass
+class EventsConfig:
+    capacity: int = 10_000  # events the server keeps for streams resuming with Last-Event-ID
+    keepalive_s: float = 5.0  # a comment line on a quiet stream, so proxies keep it open
+    buffer: int = 1_000  # events waiting for one slow stream reader before it is dropped
+    ticket_ttl_s: float = 60.0  # how long a stream ticket (POST /events/ticket) may open a stream
+
+
+@dataclass
 class ExpirationConfig:
     """When finished jobs leave the store (AWE v0.9.30 `expire_wait`, `global_expire`, ...)."""
 
@@ -163,6 +171,7 @@ class ServerConfig:
     reports: ReportsConfig = field(default_factory=ReportsConfig)
     datastore: DatastoreConfig = field(default_factory=DatastoreConfig)
     expiration: ExpirationConfig = field(default_factory=ExpirationConfig)
+    events: EventsConfig = field(default_factory=EventsConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     shutdown_grace_s: float = 10.0
 

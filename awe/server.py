@@ -25,6 +25,7 @@ from awe.actors.job import JobActor, JobContext
 from awe.actors.queue import QueueActor
 from awe.actors.snapshots import SnapshotActor
 from awe.config import ConfigError, ServerConfig, check_server_config, load_server_config
+from awe.events import EventBus
 from awe.http.app import make_app
 from awe.http.base import Services
 from awe.model.lifecycle import Settings
@@ -43,6 +44,7 @@ from awe.store import open_store
 from awe.store.base import Store, StoreUnavailable
 
 log = logging.getLogger("awe.server")
+DEFAULTS = ServerConfig()  # what --help shows as each flag's default
 
 
 class AweServer:
@@ -84,8 +86,9 @@ class AweServer:
         ).proxy()  # fmt: skip
         # set before any message is sent, so every actor sees both refs
         context.queue, context.registry = self.queue, self.registry
+        self.events = EventBus(config.events.capacity)
         self.services = Services(
-            config, self.queue, self.registry, store, self.executor, self.snapshots
+            config, self.queue, self.registry, store, self.executor, self.snapshots, self.events
         )
 
     def recover(self) -> int:
@@ -279,7 +282,6 @@ class _ServerCommand(click.Command):
         sys.exit(code if isinstance(code, int) else 0)
 
 
-DEFAULTS = ServerConfig()
 LOG_LEVELS = ["debug", "info", "warning", "error"]
 
 
@@ -297,22 +299,27 @@ LOG_LEVELS = ["debug", "info", "warning", "error"]
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
-    help=f"API port, 0 picks a free one. Overrides api.port (default {DEFAULTS.api.port}).",
+    help=f"API port (0 picks a free one). Overrides api.port. Default: {DEFAULTS.api.port}.",
 )
 @click.option(
     "--host",
-    help=f"Address to listen on. Overrides api.host (default {DEFAULTS.api.host}).",
+    help=f"Address to listen on. Overrides api.host. Default: {DEFAULTS.api.host}.",
 )
 @click.option(
     "--data-dir",
     help="Data directory, created if missing, locked while the server runs. Overrides "
-    f"paths.data (default {DEFAULTS.paths.data}).",
+    f"paths.data. Default: {DEFAULTS.paths.data}.",
 )
 @click.option(
     "--mongodb-uri",
-    help="Use MongoDB at this URI instead of the embedded store (default: embedded).",
+    help="Use MongoDB at this URI instead of the embedded store. Default: the embedded store "
+    "(SQLite in the data directory).",
 )
-@click.option("--no-recover", is_flag=True, help="Leave unfinished jobs in the store (zombies).")
+@click.option(
+    "--no-recover",
+    is_flag=True,
+    help="Leave unfinished jobs in the store (zombies). Default: bring them all back.",
+)
 @click.option(
     "--log-level",
     type=click.Choice(LOG_LEVELS, case_sensitive=False),

@@ -16,6 +16,7 @@ import pykka
 
 from awe.actors.base import Reply, reject, resolve, tell_quietly
 from awe.errors import AweError, Unavailable
+from awe.metrics import SNAPSHOT_WRITE
 from awe.model.expiration import still_expired
 from awe.store.base import Batch, Report, Store
 
@@ -124,7 +125,8 @@ class SnapshotActor(pykka.ThreadingActor):
         waiters, self._waiters = self._waiters, []
         try:
             if batch:
-                self._store.save_batch(batch)
+                with SNAPSHOT_WRITE.time():
+                    self._store.save_batch(batch)
         except Exception as err:  # noqa: BLE001 - any store failure means "not durable"
             log.error("store write failed (%s); %d job(s) kept for retry", err, len(batch.jobs))
             for reply, _ in waiters:

@@ -8,9 +8,10 @@ import click
 from rich.panel import Panel
 from rich.text import Text
 
-from awe.cli.api import Api, resource_path
+from awe.cli.api import Api, ApiError, resource_path
 from awe.cli.render import (
     clients_table,
+    err,
     fields_grid,
     json_option,
     out,
@@ -117,9 +118,30 @@ def client_delete(api: Api, client_id: str) -> None:
 @click.pass_obj
 def logs(api: Api, wuid: str, report: str) -> None:
     """Print what a workunit's command wrote (as its worker reported it)."""
-    text = api.get(resource_path("work", wuid), {"report": report}).data
+    try:
+        text = api.get(resource_path("work", wuid), {"report": report}).data
+    except ApiError as error:
+        if error.status != 400 or "not found" not in error.message:
+            raise
+        missing_report(api, wuid, report)
+        return
     text = text if isinstance(text, str) else str(text or "")
     click.echo(text, nl=not text.endswith("\n") and bool(text))
+
+
+def missing_report(api: Api, wuid: str, report: str) -> None:
+    """AWE says "log type … not found" both for an empty report and for no such workunit."""
+    try:
+        unit = api.get(resource_path("work", wuid)).data or {}
+    except ApiError:
+        err.print(Text(f"no such workunit: {wuid}", style="bold red"), soft_wrap=True)
+        raise click.exceptions.Exit(1) from None
+    state = unit.get("state", "?")
+    if state == "done" or unit.get("failed"):
+        err.print(Text(f"{report} of {wuid} is empty", style="dim"), soft_wrap=True)
+    else:
+        line = f"{wuid} has not reported yet (it is {state}): no {report} so far"
+        err.print(Text(line, style="dim"), soft_wrap=True)
 
 
 @click.command()

@@ -11,6 +11,7 @@ from rich.text import Text
 from awe.cli.api import Api, job_path
 from awe.cli.render import (
     fields_grid,
+    history_table,
     job_progress,
     jobs_table,
     json_option,
@@ -21,7 +22,7 @@ from awe.cli.render import (
     tasks_table,
     when,
 )
-from awe.cli.watch import follow, watch_options
+from awe.cli.watch import follow_quietly, watch_options
 
 
 @click.command()
@@ -56,7 +57,10 @@ def submit(
         line.append_text(state_text(job.get("state")))
         out.print(line, soft_wrap=True)
     if then_watch:
-        ctx.exit(follow(api, job["id"], interval, timeout))
+        ctx.exit(follow_quietly(api, job["id"], interval, timeout))
+
+
+JOB_STATES = ("init", "queued", "in-progress", "completed", "suspend", "deleted")
 
 
 def job_query(
@@ -69,6 +73,12 @@ def job_query(
     """The AWE query string for the filters given: `?query&state=a,b&info.project=p`."""
     filters: list[tuple[str, Any]] = []
     wanted = [s.strip() for value in states for s in value.split(",") if s.strip()]
+    unknown = [s for s in wanted if s not in JOB_STATES]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown state {unknown[0]!r} (a job is one of: {', '.join(JOB_STATES)})",
+            param_hint="'--state'",
+        )
     if wanted:
         filters.append(("state", ",".join(wanted)))
     for key, value in (("info.project", project), ("info.user", user), ("info.pipeline", pipeline)):
@@ -134,23 +144,45 @@ def list_jobs(
 
 @click.command()
 @click.argument("job_id", metavar="JOB")
+@click.option("--history", is_flag=True, help="Also the job's recent transitions, and why.")
 @json_option
 @click.pass_obj
-def show(api: Api, job_id: str, as_json: bool) -> None:
+def show(api: Api, job_id: str, history: bool, as_json: bool) -> None:
     """Show one job: its info, state and every task with its workunits."""
     job = api.get(job_path(job_id)).data
-    if as_json:
+    if as_json and not history:
         print_json(job)
+        return
+    events = job_history(api, job_id) if history else None
+    if as_json:
+        print_json({**job, "history": events})
         return
     out.print(job_header(job))
     out.print()
     out.print(tasks_table(job))
+    if history:
+        out.print()
+        if events is not None:
+            out.print(history_table(events, job.get("id", "")))
+        else:
+            line = "history: this server does not provide it (GET /job/{id}?history)"
+            out.print(Text(line, style="yellow"), soft_wrap=True)
+
+
+def job_history(api: Api, job_id: str) -> list[dict[str, Any]] | None:
+    """The job's transitions from `GET /job/{id}?history` (a list, or a job carrying `history`);
+    None from a server that ignores the flag."""
+    data = api.get(job_path(job_id), {"history": None}).data
+    if isinstance(data, dict):
+        data = data.get("history")
+    return data if isinstance(data, list) else None
 
 
 def job_header(job: dict[str, Any]) -> Any:
     """The key facts about a job, one per line."""
     info = job.get("info") or {}
     done, total = job_progress(job)
+    own = f"{job.get('id')}_"  # the server's notes name tasks by internal id: show the user's
     rows: list[tuple[str, Any]] = [
         ("job", f"{job.get('id')} (jid {job.get('jid', '?')})"),
         ("name", info.get("name") or "-"),
@@ -167,9 +199,9 @@ def job_header(job: dict[str, Any]) -> Any:
         ("updated", when(job.get("updatetime"))),
     ]
     if job.get("notes"):
-        rows.insert(6, ("notes", Text(job["notes"], style="yellow")))
+        rows.insert(6, ("notes", Text(job["notes"].replace(own, ""), style="yellow")))
     if job.get("lastfailed"):
-        rows.append(("last failed", job["lastfailed"]))
+        rows.append(("last failed", str(job["lastfailed"]).replace(own, "")))
     if job.get("resumed"):
         rows.append(("resumed", job["resumed"]))
     return fields_grid(rows)

@@ -207,3 +207,25 @@ def fields_grid(rows: list[tuple[str, Any]]) -> Table:
     for key, value in rows:
         grid.add_row(key, value if isinstance(value, Text) else escape(str(value)))
     return grid
+
+
+def history_table(events: list[dict[str, Any]], job_id: str) -> Table:
+    """`awe show --history`: each transition, oldest first, with what caused it."""
+    table = Table(
+        box=None, header_style="bold", pad_edge=False, title="history", title_justify="left"
+    )
+    for name in ("time", "what", "change", "why", "stimulus"):
+        table.add_column(name, overflow="fold", no_wrap=name in ("time", "change"))
+    for event in events:
+        subject = str(event.get("subject", "")).removeprefix(f"{job_id}_")
+        what = event.get("kind", "?") + ("" if event.get("kind") == "job" else f" {subject}")
+        change = Text(event.get("old") or "new", style=STATE_STYLE.get(event.get("old", ""), ""))
+        change.append(" → ").append_text(state_text(event.get("new")))
+        table.add_row(
+            when(event.get("time")),
+            escape(what),
+            change,
+            escape(str(event.get("detail") or "")),
+            Text(str(event.get("stimulus") or ""), style="dim"),
+        )
+    return table

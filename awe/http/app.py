@@ -2,21 +2,37 @@
 
 from __future__ import annotations
 
+import secrets
+
 import tornado.web
 
-from awe.http import clients, jobs, queue, work
+from awe.eventstream import mask_ticket
+from awe.http import clients, events, jobs, metrics, openapi, queue, ui, work
 from awe.http.base import ResourceHandler, Services
+
+ROUTE_MODULES = (jobs, work, clients, queue, metrics, events, ui, openapi)
 
 
 def make_app(services: Services) -> tornado.web.Application:
     handlers = [(r"/", ResourceHandler)]
-    for module in (jobs, work, clients, queue):
+    for module in ROUTE_MODULES:
         handlers.extend(module.routes)
     handlers.append((r"/.*", ResourceHandler))
+    metrics.install(services.events)
     return tornado.web.Application(
         [(pattern, handler, {"services": services}) for pattern, handler in handlers],
         log_function=_log_request,
+        cookie_secret=secrets.token_bytes(32),  # signs stream tickets; new at every start
+        route_names=_route_names(handlers),
     )
+
+
+def _route_names(handlers: list) -> dict[type, str]:
+    """Each handler class → its path in the OpenAPI document (`/job/{id}`): metrics' route label."""
+    names: dict[type, str] = {}
+    for pattern, handler in handlers:
+        names.setdefault(handler, openapi.path_of(pattern))
+    return names
 
 
 def _log_request(handler: tornado.web.RequestHandler) -> None:
@@ -24,6 +40,8 @@ def _log_request(handler: tornado.web.RequestHandler) -> None:
     import logging
 
     request = handler.request
+    route = handler.application.settings["route_names"].get(type(handler), "")
+    metrics.observe_request(handler, route)
     if "heartbeat" in request.query_arguments:
         return
     status = handler.get_status()
@@ -35,6 +53,6 @@ def _log_request(handler: tornado.web.RequestHandler) -> None:
     ):
         level = logging.DEBUG  # "No eligible workunit found" every few seconds per idle worker
     logging.getLogger("awe.access").log(
-        level, "%s %s %d %.1fms", request.method, request.uri, status,
+        level, "%s %s %d %.1fms", request.method, mask_ticket(request.uri), status,
         1000.0 * request.request_time(),
     )  # fmt: skip

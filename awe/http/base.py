@@ -12,7 +12,7 @@ import json
 import logging
 import socket
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import tornado.httputil
@@ -23,6 +23,7 @@ import tornado.web
 from awe.actors.base import ask
 from awe.config import ServerConfig
 from awe.errors import AweError, TooLarge, Unauthorized, Unavailable
+from awe.events import EventBus
 from awe.model.jsontext import INT64_MAX
 from awe.store.base import Store, StoreUnavailable
 
@@ -43,6 +44,7 @@ class Services:
     store: Store
     executor: Any  # runs blocking store reads off the IOLoop
     snapshots: Any = None  # the store's one writer: full deletion and imports go through it
+    events: EventBus = field(default_factory=EventBus)  # every state change, for streams/metrics
 
 
 @tornado.web.stream_request_body

@@ -1,12 +1,9 @@
-"""`/queue` (status, suspend/resume the whole queue) and `/metrics` (Prometheus)."""
+"""`/queue`: status, suspend/resume the whole queue (`/metrics` is in awe/http/metrics.py)."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
-
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
 
 from awe.errors import NotImplementedOp, Unauthorized
 from awe.http.base import APIHandler
@@ -46,40 +43,6 @@ async def live_overviews(handler: APIHandler, workunits: bool = False) -> list[d
     return [answer for answer in answers if answer is not None]  # None: it just left the queue
 
 
-class MetricsHandler(APIHandler):
-    """Gauges read from live actor state at scrape time; nothing is counted twice."""
-
-    async def get(self) -> None:
-        status = await self.ask(self.services.queue.status)
-        clients = compat.client_counts(await self.ask(self.services.registry.list))
-        families = []
-        jobs = GaugeMetricFamily("awe_jobs", "Jobs in the queue, by state", labels=["state"])
-        jobs.add_metric(["active"], status["jobs"]["active"])
-        jobs.add_metric(["suspended"], status["jobs"]["suspended"])
-        families.append(jobs)
-        work = GaugeMetricFamily("awe_workunits", "Workunits by state", labels=["state"])
-        work.add_metric(["queued"], status["workunits"]["queuing"])
-        work.add_metric(["checkout"], status["workunits"]["checkout"])
-        families.append(work)
-        gauge = GaugeMetricFamily("awe_clients", "Registered clients, by status", labels=["status"])
-        for name, key in (("busy", "busy"), ("idle", "idle"), ("suspend", "suspended")):
-            gauge.add_metric([name], clients[key])
-        families.append(gauge)
-        waiting = GaugeMetricFamily("awe_waiting_checkouts", "Long-poll checkouts waiting")
-        waiting.add_metric([], status["waiting_checkouts"])
-        families.append(waiting)
-
-        class _Snapshot:
-            def collect(self):  # noqa: ANN202 - prometheus_client's collector protocol
-                return families
-
-        registry = CollectorRegistry()
-        registry.register(_Snapshot())
-        self.set_header("Content-Type", "text/plain; version=0.0.4")
-        self.finish(generate_latest(registry))
-
-
 routes = [
     (r"/queue/?", QueueHandler),
-    (r"/metrics/?", MetricsHandler),
 ]

@@ -9,11 +9,13 @@ from types import FrameType
 
 import click
 
+from awe import __version__
 from awe.config import ConfigError
-from awe.worker.config import LOG_LEVELS, load_worker_config
+from awe.worker.config import LOG_LEVELS, WorkerConfig, load_worker_config
 from awe.worker.loop import Worker
 
 log = logging.getLogger("awe.worker")
+DEFAULTS = WorkerConfig()  # what --help shows as each flag's default
 
 
 def setup_logging(level: str) -> None:
@@ -29,16 +31,41 @@ def setup_logging(level: str) -> None:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--config", "config_path", type=click.Path(dir_okay=False), help="YAML config file.")
-@click.option("--server", "server_url", help="awe-server URL, e.g. http://127.0.0.1:8001.")
-@click.option("--name", help="Client name (default: host name).")
-@click.option("--group", help="Clientgroup.")
-@click.option("--work-dir", "work_dir", help="Root of the workunit dirs.")
-@click.option("--data-dir", "data_dir", help="Predata cache and saved profile.")
-@click.option("--slots", type=int, help="Workunits run at once.")
-@click.option("--apps", help="Comma-separated command names this worker runs, or *.")
-@click.option("--clientgroup-token", "clientgroup_token", help="Sent as CG_TOKEN.")
-@click.option("--log-level", "log_level", type=click.Choice(LOG_LEVELS, case_sensitive=False))
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="YAML config file (conf/awe-worker.yaml documents every key). Flags override it.",
+)
+@click.option("--server", "server_url", help=f"awe-server URL. Default: {DEFAULTS.server_url}.")
+@click.option("--name", help="Client name. Default: this machine's host name.")
+@click.option("--group", help=f"Clientgroup. Default: {DEFAULTS.group}.")
+@click.option(
+    "--work-dir", "work_dir", help=f"Root of the workunit dirs. Default: {DEFAULTS.work_dir}."
+)
+@click.option(
+    "--data-dir",
+    "data_dir",
+    help="Predata cache and saved profile. Default: <work dir>/_data.",
+)
+@click.option("--slots", type=int, help=f"Workunits run at once. Default: {DEFAULTS.slots}.")
+@click.option(
+    "--apps",
+    help="Comma-separated command names this worker runs, or * for any. "
+    f"Default: {','.join(DEFAULTS.apps)}.",
+)
+@click.option(
+    "--clientgroup-token",
+    "clientgroup_token",
+    help="Sent as 'Authorization: CG_TOKEN <token>'. Default: none.",
+)
+@click.option(
+    "--log-level",
+    "log_level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    help=f"Default: {DEFAULTS.log_level}.",
+)
+@click.version_option(__version__, prog_name="awe-worker")
 def main(config_path: str | None, log_level: str | None, **flags: object) -> None:
     """Run an AWE worker: check out workunits, run their commands, move their data."""
     overrides = dict(flags)

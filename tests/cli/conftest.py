@@ -89,7 +89,8 @@ class Worker:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    proc = ServerProcess(tmp_path / "srv").start()
+    # a quiet event stream says so every 0.2 s, and `awe watch` re-reads the job then
+    proc = ServerProcess(tmp_path / "srv", {"events": {"keepalive_s": 0.2}}).start()
     yield proc
     proc.stop()
 

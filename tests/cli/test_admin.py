@@ -53,9 +53,20 @@ def test_logs_print_what_the_worker_reported(awe: AweRun, http: Http) -> None:
     assert out.returncode == 0, out.stderr
     assert out.stdout == "Linux box 6.1\nsecond line\n"
     assert awe("logs", wuid, "--stderr").stdout == "a warning\n"
-    notes = awe("logs", wuid, "--worknotes")
-    assert notes.returncode == 1
-    assert "error (HTTP 400): log type 'worknotes' not found" in notes.stderr
+    notes = awe("logs", wuid, "--worknotes")  # the worker sent none: it is empty, not an error
+    assert (notes.returncode, notes.stdout) == (0, "")
+    assert notes.stderr.strip() == f"worknotes of {wuid} is empty"
+
+
+def test_logs_tell_an_unknown_workunit_from_one_that_has_not_run(awe: AweRun, http: Http) -> None:
+    job = http.submit(job_script())
+    waiting = awe("logs", f"{job['id']}_0_0", "--stderr")
+    assert (waiting.returncode, waiting.stdout) == (0, "")
+    assert "has not reported yet (it is queued)" in waiting.stderr
+    for wuid in (f"{job['id']}_7_0", "nope_1_0"):
+        unknown = awe("logs", wuid, "--stderr")
+        assert unknown.returncode == 1
+        assert unknown.stderr.strip() == f"no such workunit: {wuid}"
 
 
 def test_work_shows_one_workunit(awe: AweRun, http: Http) -> None:

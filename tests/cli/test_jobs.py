@@ -212,3 +212,36 @@ def test_submit_with_a_datatoken_marks_the_job_as_authorised(
     job = http.job(result.stdout.strip())
     assert job["info"]["auth"] is True
     assert "tok-123" not in json.dumps(job)
+
+
+def test_jobs_refuses_an_unknown_state(awe: AweRun) -> None:
+    result = awe("jobs", "--state", "queued,bogus")
+    assert result.returncode == 2
+    assert "unknown state 'bogus'" in result.stderr
+    assert "in-progress" in result.stderr  # and says which states there are
+
+
+def test_show_after_a_recompute_names_tasks_as_the_user_does(awe: AweRun, http: Http) -> None:
+    job = http.submit(job_script())
+    worker = Worker(http)
+    for _ in range(3):
+        worker.run_one()
+    http.data("PUT", f"/job/{job['id']}?recompute=1")
+    shown = awe("show", job["id"])
+    assert "recomputed from task 1" in shown.stdout
+    assert f"{job['id']}_1" not in shown.stdout
+
+
+def test_show_history_prints_the_transitions_or_says_there_are_none(
+    awe: AweRun, http: Http
+) -> None:
+    job = http.submit(job_script())
+    shown = awe("show", job["id"], "--history")
+    assert shown.returncode == 0, shown.stderr
+    served = http.data("GET", f"/job/{job['id']}?history")
+    if isinstance(served, dict):
+        served = served.get("history")
+    if isinstance(served, list):
+        assert "history" in shown.stdout and "queued" in shown.stdout.split("history", 1)[1]
+    else:
+        assert "history: this server does not provide it" in shown.stdout

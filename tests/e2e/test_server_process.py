@@ -124,7 +124,12 @@ def test_help_shows_the_defaults() -> None:
     proc = subprocess.run([*console_script("awe-server"), "--help"], capture_output=True, text=True)
     assert proc.returncode == 0
     text = " ".join(proc.stdout.split())
-    for default in ("default 8001", "default 127.0.0.1", "default ./awe-data", "[default: info]"):
+    for default in (
+        "Default: 8001.",
+        "Default: 127.0.0.1.",
+        "Default: ./awe-data.",
+        "[default: info]",
+    ):
         assert default in text
 
 
