@@ -28,6 +28,7 @@ class ApiConfig:
     port: int = 8001
     external_url: str = ""
     max_body_bytes: int = 1024 * 1024 * 1024
+    ask_timeout_s: float = 30.0  # a request the actors do not answer in time gets a JSON 504
 
 
 @dataclass

@@ -45,3 +45,15 @@ class NotImplementedOp(AweError):
 
 class Unavailable(AweError):
     status = 503
+
+
+class Internal(AweError):
+    """A fault inside the server; the message names the request so the log can be found."""
+
+    status = 500
+
+
+class Timeout(AweError):
+    """No answer within the server's deadline (`api.ask_timeout_s`)."""
+
+    status = 504

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import logging
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +21,13 @@ import tornado.ioloop
 import urllib3
 
 from awe import __version__
-from awe.actors.base import PooledActor, ask, ask_sync
+from awe.actors.base import PooledActor, ask, ask_sync, new_reply, tell_quietly
 from awe.actors.clients import ClientRegistryActor
 from awe.actors.job import JobActor, JobContext
+from awe.actors.messages import CloseQueue, Purge, RecoverJobs, Sweep
 from awe.actors.queue import QueueActor
 from awe.actors.snapshots import SnapshotActor
+from awe.actors.supervision import Supervisor, exit_process
 from awe.config import ConfigError, ServerConfig, check_server_config, load_server_config
 from awe.events import EventBus
 from awe.http.app import make_app
@@ -48,9 +52,15 @@ DEFAULTS = ServerConfig()  # what --help shows as each flag's default
 
 
 class AweServer:
-    """The actors and the store of one server, started and stopped together."""
+    """The actors and the store of one server, started, supervised and stopped together.
 
-    def __init__(self, config: ServerConfig, store: Store) -> None:
+    `fatal(reason)` runs if the queue, registry or snapshot actor dies while the server runs;
+    by default it ends the process (status 70) so that its supervisor restarts it.
+    """
+
+    def __init__(
+        self, config: ServerConfig, store: Store, fatal: Callable[[str], None] = exit_process
+    ) -> None:
         self.config = config
         self.store = store
         self.executor = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="store-read")
@@ -69,26 +79,42 @@ class AweServer:
             urllib3.PoolManager(num_pools=8, maxsize=4, retries=False),
             timeout_s=config.datastore.shock_timeout_s,
         )
-        self.snapshots = SnapshotActor.start(store).proxy()
+        self.events = EventBus(config.events.capacity)
+        self.supervisor = Supervisor(fatal)
+        died = self.supervisor.died
+        queue_cfg = config.queue
+        self.snapshots = SnapshotActor.start(store, on_death=died)
         context = JobContext(
             queue=None,
             registry=None,
             snapshots=self.snapshots,
             settings=settings,
+            events=self.events,
+            client_timeout_s=queue_cfg.client_timeout_s,
             create_nodes=shock_node_maker(shock),
             io_pool=self.io_pool,
+            read_job=store.get_job,
+            read_pool=self.executor,
         )
-        queue_cfg = config.queue
-        self.queue = QueueActor.start(context, store.max_jid(), queue_cfg.client_timeout_s).proxy()
+        self.queue = QueueActor.start(context, store.max_jid(), on_death=died)
         self.registry = ClientRegistryActor.start(
             self.queue, config.auth, queue_cfg.client_timeout_s, queue_cfg.max_client_failure,
-            config.limits.registered_clients,
-        ).proxy()  # fmt: skip
+            self.events, on_death=died, max_clients=config.limits.registered_clients,
+        )  # fmt: skip
         # set before any message is sent, so every actor sees both refs
         context.queue, context.registry = self.queue, self.registry
-        self.events = EventBus(config.events.capacity)
+        for name, ref in (("queue", self.queue), ("registry", self.registry),
+                          ("snapshot", self.snapshots)):  # fmt: skip
+            self.supervisor.watch(name, ref)
+        self.supervisor.start()
         self.services = Services(
-            config, self.queue, self.registry, store, self.executor, self.snapshots, self.events
+            config,
+            self.queue,
+            self.registry,
+            store,
+            self.executor,
+            self.snapshots,
+            events=self.events,
         )
 
     def recover(self) -> int:
@@ -97,15 +123,17 @@ class AweServer:
             log.info("recovery is off (queue.recover: false): unfinished jobs stay in the store")
             return 0
         docs = self.store.load_unfinished_jobs()
-        count = ask_sync(self.queue.recover, docs, timeout=600)
+        count = ask_sync(self.queue, RecoverJobs(docs=docs, stimulus="recover",
+                                                 reply=new_reply()), timeout=600)  # fmt: skip
         if count:
             log.info("recovered %d unfinished job(s) from the store", count)
         return count
 
-    def sweep(self) -> None:
-        at = now()
-        self.registry.sweep.defer(at)
-        self.queue.sweep.defer(at)
+    def sweep(self, at: str | None = None) -> None:
+        """Lost clients (registry) and leases whose deadline passed (their job actors)."""
+        at = at or now()
+        tell_quietly(self.registry, Sweep(at=at, stimulus="sweep"))
+        tell_quietly(self.queue, Sweep(at=at, stimulus="sweep"))
 
     def reap(self, at: str | None = None) -> list[str]:
         """Remove finished jobs whose expiration passed, as AWE v0.9.30's reaper (blocking)."""
@@ -118,7 +146,9 @@ class AweServer:
         removed = []
         for job_id in expired:
             try:
-                if ask_sync(self.snapshots.purge, job_id, at, timeout=60):
+                purge = Purge(job_id=job_id, expired_before=at, stimulus="expiration",
+                              reply=new_reply())  # fmt: skip
+                if ask_sync(self.snapshots, purge, timeout=60):
                     removed.append(job_id)
                     log.info("job %s expired: removed from the store", job_id)
             except Exception as err:  # noqa: BLE001 - the next round tries again
@@ -127,11 +157,14 @@ class AweServer:
 
     def stop(self) -> None:
         """Stop job actors first (their last snapshots go out), then flush and close the store."""
+        self.supervisor.stop()
+        with contextlib.suppress(Exception):  # a queue that is gone has nothing to close
+            ask_sync(self.queue, CloseQueue(stimulus="stop", reply=new_reply()), timeout=10)
         for ref in pykka.ActorRegistry.get_by_class(JobActor):
             ref.stop(block=True, timeout=10)
-        for proxy in (self.registry, self.queue):
-            proxy.actor_ref.stop(block=True, timeout=10)
-        self.snapshots.actor_ref.stop(block=True, timeout=30)
+        for ref in (self.registry, self.queue):
+            ref.stop(block=True, timeout=10)
+        self.snapshots.stop(block=True, timeout=30)
         PooledActor.shutdown_pool()
         self.io_pool.shutdown(wait=False, cancel_futures=True)
         self.executor.shutdown(wait=True)
@@ -231,7 +264,7 @@ def _run(config: ServerConfig, server: AweServer, sockets: list[Any]) -> int:
         """No new connections; waiting checkouts are answered (workers idle) before the stop."""
         http.stop()
         try:
-            answered = await asyncio.wait_for(ask(server.queue.close), min(2.0, grace / 2))
+            answered = await ask(server.queue, CloseQueue(reply=new_reply()), min(2.0, grace / 2))
             await asyncio.sleep(0.2 if answered else 0)  # let those answers reach the workers
         except Exception as err:  # noqa: BLE001 - a stuck queue must not stop the stop
             log.warning("waiting checkouts not answered: %r", err)

@@ -1,10 +1,14 @@
-"""Actor plumbing: reply targets, the ask bridge for handlers, and pooled actors.
+"""Actor plumbing: typed dispatch with supervision, reply targets, the ask bridge, pooled actors.
 
-Actors `tell` each other. Where a caller needs an answer, the message carries a `Reply` (a
-`concurrent.futures.Future`) that whichever actor finishes the work resolves — possibly a
-different actor than the one first told (e.g. the SnapshotActor answers once a change is
-durable). Handlers await a Reply through `asyncio.wrap_future`, which resolves it on the IOLoop
-via `call_soon_threadsafe`, so the IOLoop never blocks.
+Actors `tell` each other typed messages (`awe.actors.messages`). Where a caller needs an answer,
+the message carries a `reply` (a `concurrent.futures.Future`) that whichever actor finishes the
+work resolves — possibly another actor than the one first told (the SnapshotActor answers once a
+change is durable). Handlers await a reply through `asyncio.wrap_future`, which resolves it on
+the IOLoop via `call_soon_threadsafe`, so the IOLoop never blocks; every ask has a deadline.
+
+`Supervised.dispatch` is the one place a message is handled: a handler that raises answers its
+message's reply (an `AweError` as itself, anything else as a 500 naming the request) and the
+actor goes on.
 """
 
 from __future__ import annotations
@@ -13,26 +17,30 @@ import asyncio
 import collections
 import concurrent.futures
 import logging
-import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import pykka
 from pykka import ActorDeadError
 from pykka._envelope import Envelope  # pykka is pinned (pyproject): internal hooks used below
 
+from awe.errors import AweError, Internal, Timeout, Unavailable
+from awe.store.base import StoreUnavailable
+
 log = logging.getLogger(__name__)
 
 Reply = concurrent.futures.Future
+SHUTTING_DOWN = "server is shutting down"
 
 
 def new_reply() -> Reply:
+    """A fresh reply target for a command that needs an answer."""
     return concurrent.futures.Future()
 
 
 def resolve(reply: Reply | None, value: Any = None) -> None:
-    """Answer a reply target, once; later answers are ignored."""
+    """Answer a reply target, once; later answers (or one its asker gave up on) are ignored."""
     if reply is not None and not reply.done():
         try:
             reply.set_result(value)
@@ -41,6 +49,7 @@ def resolve(reply: Reply | None, value: Any = None) -> None:
 
 
 def reject(reply: Reply | None, error: BaseException) -> None:
+    """Answer a reply target with an error, once (see `resolve`)."""
     if reply is not None and not reply.done():
         try:
             reply.set_exception(error)
@@ -48,31 +57,163 @@ def reject(reply: Reply | None, error: BaseException) -> None:
             pass
 
 
-def tell_quietly(method: Callable[..., Any], *args: Any) -> None:
-    """Tell an actor from a timer or pool callback; a stopped actor has nothing left to do."""
+def tell_quietly(ref: pykka.ActorRef[Any], message: Any) -> bool:
+    """Tell an actor from a timer or pool callback; a stopped actor answers with 503."""
     try:
-        method.defer(*args)  # type: ignore[attr-defined]
+        ref.tell(message)
+        return True
     except ActorDeadError:
-        pass
+        reject(getattr(message, "reply", None), Unavailable(SHUTTING_DOWN))
+        return False
 
 
-async def ask(method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Tell an actor method (a pykka proxy method) with a fresh reply target and await it."""
-    reply = new_reply()
+def gather(replies: list[Reply], then: Callable[[list[Any]], None]) -> None:
+    """Call `then(results)` once every reply is done (an error counts as its exception)."""
+    if not replies:
+        then([])
+        return
+    lock = threading.Lock()
+    left = [len(replies)]
+
+    def one_done(_: Reply) -> None:
+        with lock:
+            left[0] -= 1
+            last = left[0] == 0
+        if last:
+            then([r.exception() or r.result() for r in replies])
+
+    for reply in replies:
+        reply.add_done_callback(one_done)
+
+
+# ---- dispatch and supervision ----------------------------------------------------------------
+
+
+def handles(*types: type) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Mark an actor method as the handler of these message types."""
+
+    def mark(method: Callable[..., None]) -> Callable[..., None]:
+        method._handles = types  # type: ignore[attr-defined]
+        return method
+
+    return mark
+
+
+def internal_error(stimulus: str) -> Internal:
+    """The 500 a user sees: it names the request, whose traceback is in the log."""
+    return Internal(f"internal error (request {stimulus or 'unknown'}); it is in the server log")
+
+
+class Supervised:
+    """Dispatch by message type; what a handler raises answers the message, and the actor goes on.
+
+    The model checks before it changes anything, so a handler that raises leaves the actor's
+    state as it was before the message.
+    """
+
+    _handlers: ClassVar[dict[type, Callable[..., None]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table: dict[type, Callable[..., None]] = {}
+        for klass in reversed(cls.__mro__):
+            for attr in vars(klass).values():
+                for kind in getattr(attr, "_handles", ()):
+                    table[kind] = attr
+        cls._handlers = table
+
+    def on_receive(self, message: Any) -> None:
+        self.dispatch(message)
+
+    @classmethod
+    def _handler_of(cls, kind: type) -> Callable[..., None] | None:
+        """The handler of a message type, or of the nearest base type it derives from."""
+        handler = cls._handlers.get(kind)
+        if handler is None:
+            handler = next((cls._handlers[k] for k in kind.__mro__ if k in cls._handlers), None)
+            if handler is not None:
+                cls._handlers[kind] = handler
+        return handler
+
+    def dispatch(self, message: Any) -> None:
+        reply = getattr(message, "reply", None)
+        handler = self._handler_of(type(message))
+        if handler is None:
+            log.error("%s cannot handle %r", self, message)
+            reject(reply, internal_error(getattr(message, "stimulus", "")))
+            return
+        try:
+            handler(self, message)
+        except AweError as err:
+            reject(reply, err)
+        except StoreUnavailable as err:
+            reject(reply, Unavailable(f"store unavailable: {err}"))
+        except Exception:
+            stimulus = getattr(message, "stimulus", "")
+            log.exception("%s failed on %r (request %s)", self, message, stimulus)
+            reject(reply, internal_error(stimulus))
+
+
+class SingletonActor(Supervised, pykka.ThreadingActor):
+    """An actor the server has one of (queue, registry, snapshots): if it dies, the process must.
+
+    `on_death(name, reason)` is called when it stops other than by `stop()` at shutdown; the
+    server's supervisor then ends the process so that its own supervisor restarts it.
+    """
+
+    name: ClassVar[str] = "actor"
+
+    def __init__(self, on_death: Callable[[str, str], None] | None = None) -> None:
+        super().__init__()
+        self._on_death = on_death
+
+    def on_receive(self, message: Any) -> None:
+        try:
+            self.dispatch(message)
+        except BaseException as err:  # SystemExit, KeyboardInterrupt…: pykka stops every actor
+            self._died(f"{err!r} while handling {message!r}")
+            raise
+
+    def on_failure(self, exc_type: Any, exc_value: Any, tb: Any) -> None:
+        self._died(repr(exc_value))
+
+    def _died(self, reason: str) -> None:
+        log.critical("%s actor died: %s", self.name, reason)
+        if self._on_death is not None:
+            self._on_death(self.name, reason)
+
+    def _actor_loop_teardown(self) -> None:
+        """Messages left when it stops are answered (503), never dropped."""
+        while not self.actor_inbox.empty():
+            envelope = self.actor_inbox.get()
+            reject(getattr(envelope.message, "reply", None), Unavailable(SHUTTING_DOWN))
+            if envelope.reply_to is not None:
+                error = ActorDeadError(f"{self.actor_ref} stopped before handling the message")
+                envelope.reply_to.set_exception(exc_info=(ActorDeadError, error, None))
+
+
+# ---- asking, for handlers and start-up -----------------------------------------------------------
+
+
+async def ask(target: pykka.ActorRef[Any], command: Any, timeout_s: float) -> Any:
+    """Tell `command` and await its reply, for at most `timeout_s` (then a 504)."""
     try:
-        method.defer(*args, reply=reply, **kwargs)  # type: ignore[attr-defined]
+        target.tell(command)
     except ActorDeadError as err:
-        from awe.errors import Unavailable
+        raise Unavailable(SHUTTING_DOWN) from err
+    try:
+        return await asyncio.wait_for(asyncio.wrap_future(command.reply), timeout_s)
+    except TimeoutError:
+        raise Timeout(
+            f"no answer within {timeout_s:g} s (request {command.stimulus}); "
+            "it may still take effect"
+        ) from None
 
-        raise Unavailable("server is shutting down") from err
-    return await asyncio.wrap_future(reply)
 
-
-def ask_sync(method: Callable[..., Any], *args: Any, timeout: float = 30.0, **kwargs: Any) -> Any:
+def ask_sync(target: pykka.ActorRef[Any], command: Any, timeout: float = 30.0) -> Any:
     """The blocking form of `ask`, for start-up and tests — never on the IOLoop."""
-    reply = new_reply()
-    method.defer(*args, reply=reply, **kwargs)  # type: ignore[attr-defined]
-    return reply.result(timeout)
+    target.tell(command)
+    return command.reply.result(timeout)
 
 
 class _PoolInbox:
@@ -198,14 +339,25 @@ class PooledActor(pykka.Actor):
                 envelope.reply_to.set_exception()
             else:
                 log.exception("unhandled error in %s", self)
-        except BaseException:  # noqa: BLE001 - a SystemExit inside an actor stops only it
-            log.error("%r in %s: stopping it", sys.exc_info()[1], self)
+        except BaseException as err:  # noqa: BLE001 - a SystemExit inside an actor stops only it
+            log.error("%r in %s: stopping it", err, self)
+            self.on_crash(f"{err!r} while handling {envelope.message!r}", envelope.message)
             self._stop()
+
+    def on_crash(self, reason: str, message: Any) -> None:
+        """Hook: a message raised a BaseException; the actor stops right after this."""
+        reject(getattr(message, "reply", None), internal_error(getattr(message, "stimulus", "")))
 
     def _refuse(self, envelope: Envelope[Any]) -> None:
         if envelope.reply_to is not None:
             error = ActorDeadError(f"{self} stopped before handling the message")
             envelope.reply_to.set_exception(exc_info=(ActorDeadError, error, None))
+        else:
+            self.on_refused(envelope.message)
+
+    def on_refused(self, message: Any) -> None:
+        """Hook: a message arrived after the actor stopped. It must be answered or re-routed."""
+        reject(getattr(message, "reply", None), Unavailable(SHUTTING_DOWN))
 
     @classmethod
     def shutdown_pool(cls) -> None:

@@ -1,7 +1,9 @@
-"""ClientRegistryActor: client profiles, heartbeats, leases held, counters, lost-client sweep.
+"""ClientRegistryActor: client profiles, heartbeats, counters, the lost-client sweep.
 
-Liveness is by timestamp (D6): `sweep` declares a client lost when its last heartbeat is older
-than `client_timeout_s`, and hands its workunits back to the queue.
+Which client holds which workunit is the JobActors' to say: the registry follows the stream of
+lease changes they announce (`LeaseChanged`) and derives each client's current work from it
+(`awe.model.registry`). Liveness is by timestamp (D6): the sweep declares a client lost when
+its last heartbeat is older than `client_timeout_s`, and its workunits are released.
 """
 
 from __future__ import annotations
@@ -9,9 +11,29 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import pykka
-
-from awe.actors.base import Reply, reject, resolve
+from awe.actors.base import SingletonActor, gather, handles, new_reply, resolve, tell_quietly
+from awe.actors.messages import (
+    ApplyReport,
+    CancelWait,
+    Checkout,
+    ControlAllClients,
+    ControlClient,
+    DropWaiter,
+    FillStatus,
+    GetClient,
+    GetSecret,
+    Heartbeat,
+    LeaseChanged,
+    ListClients,
+    Pick,
+    Reattach,
+    RegisterClient,
+    Release,
+    ReportWork,
+    Secret,
+    Settled,
+    Sweep,
+)
 from awe.config import AuthConfig
 from awe.errors import (
     CLIENT_DELETED,
@@ -21,32 +43,43 @@ from awe.errors import (
     NotImplementedOp,
     Unauthorized,
 )
-from awe.model.client import Client, ClientStatus, client_from_profile, record_report
+from awe.events import EventBus, make
+from awe.model import registry as reg
+from awe.model.client import Client, ClientStatus, client_from_profile
+from awe.model.effects import Effects
 from awe.model.ids import split_work_id
-from awe.model.times import now, parse_time
-from awe.store.base import Report
+from awe.model.times import now
 
 log = logging.getLogger(__name__)
 
 TOKEN_MISMATCH = "Clientgroup name in token does not match that in the client configuration."
+NEEDS_TOKEN = (
+    "Clientgroup with the group specified by your client exists, but you cannot register with "
+    "it, without clientgroup token."
+)
 
 
-class ClientRegistryActor(pykka.ThreadingActor):
+class ClientRegistryActor(SingletonActor):
+    name = "registry"
+
     def __init__(
         self,
         queue: Any,
         auth: AuthConfig,
         client_timeout_s: float,
         max_client_failure: int,
+        events: EventBus,
+        on_death: Any = None,
         max_clients: int | None = None,  # limits.registered_clients
     ) -> None:
-        super().__init__()
+        super().__init__(on_death)
         self._max_clients = max_clients
         self._queue = queue
         self._auth = auth
         self._timeout_s = client_timeout_s
         self._max_failures = max_client_failure
-        self._clients: dict[str, Client] = {}
+        self._events = events
+        self._reg = reg.Registry()
 
     # ---- identity -------------------------------------------------------------------------
 
@@ -60,240 +93,239 @@ class ClientRegistryActor(pykka.ThreadingActor):
             raise Unauthorized("No Authorization")
 
     def _client(self, client_id: str, token: str | None = None) -> Client:
-        client = self._clients.get(client_id)
+        client = self._reg.clients.get(client_id)
         if client is None:
             raise AweError(CLIENT_NOT_FOUND)
         self._check_token(client.group, token)
         return client
 
+    def _publish(self, fx: Effects, stimulus: str) -> None:
+        if fx.changes:
+            at = now()
+            self._events.publish(
+                make(c.kind, c.subject, c.old, c.new, stimulus, detail=c.detail, time=at)
+                for c in fx.changes
+            )
+
     # ---- registration and heartbeat ------------------------------------------------------
 
-    def register(self, profile: Any, token: str | None, reply: Reply | None = None) -> None:
+    @handles(RegisterClient)
+    def _register(self, cmd: RegisterClient) -> None:
         at = now()
-        try:
-            client = client_from_profile(profile, at)
-            if not token and client.group in self._auth.clientgroup_tokens:
-                raise AweError(
-                    "Clientgroup with the group specified by your client exists, but you "
-                    "cannot register with it, without clientgroup token."
-                )
-            self._check_token(client.group, token)
-            full = self._max_clients is not None and len(self._clients) >= self._max_clients
-            if full and client.id not in self._clients:
-                raise AweError(
-                    f"{len(self._clients)} clients are registered, as many as "
-                    f"limits.registered_clients ({self._max_clients}) allows"
-                )
-        except AweError as err:
-            reject(reply, err)
-            return
-        known = self._clients.get(client.id)
-        if known is not None:  # re-registration keeps what the server counted
-            client.skip_work = known.skip_work
-            client.consecutive_failures = known.consecutive_failures
-        held = list(client.current_work)
-        client.current_work = {}
-        self._clients[client.id] = client
-        if held:
-            self._queue.reattach.defer(client.id, held, at)
-            client.current_work = dict.fromkeys(held, True)
-            client.status = ClientStatus.BUSY
+        client = client_from_profile(cmd.profile, at)
+        if not cmd.token and client.group in self._auth.clientgroup_tokens:
+            raise AweError(NEEDS_TOKEN)
+        self._check_token(client.group, cmd.token)
+        full = self._max_clients is not None and len(self._reg.clients) >= self._max_clients
+        if full and client.id not in self._reg.clients:
+            raise AweError(
+                f"{len(self._reg.clients)} clients are registered, as many as "
+                f"limits.registered_clients ({self._max_clients}) allows"
+            )
+        fx = Effects()
+        claimed = reg.register(self._reg, client, fx)
+        self._publish(fx, cmd.stimulus)
         log.info("client %s (%s, group %s) registered%s", client.id, client.name, client.group,
-                 f", re-attaching {len(held)} workunit(s)" if held else "")  # fmt: skip
-        resolve(reply, client.to_json(at))
+                 f", re-attaching {len(claimed)} workunit(s)" if claimed else "")  # fmt: skip
+        replies = [self._to_job(Reattach, wuid, client.id, cmd.stimulus, at=at)
+                   for wuid in claimed]  # fmt: skip
 
-    def heartbeat(self, client_id: str, token: str | None, reply: Reply | None = None) -> None:
-        at = now()
+        def settled(results: list[Any]) -> None:
+            refused = tuple(w for w, held in zip(claimed, results, strict=True) if held is not True)
+            for wuid in refused:  # a claim that failed half-way must not stay leased either
+                self._to_job(Release, wuid, client.id, cmd.stimulus, why="not re-attached")
+            tell_quietly(self.actor_ref, Settled(client_id=client.id, refused=refused,
+                                                 reply=cmd.reply, stimulus=cmd.stimulus))  # fmt: skip
+
+        gather(replies, settled)
+
+    @handles(Settled)
+    def _settled(self, msg: Settled) -> None:
+        """What the job actors said about a registration's claims, or about released work."""
+        client = self._reg.clients.get(msg.client_id)
+        if client is None:
+            raise AweError(CLIENT_NOT_FOUND)
+        for wuid in msg.refused:  # a claim no job actor granted: the worker must drop it
+            if wuid not in client.pending_discard:
+                client.pending_discard.append(wuid)
+        resolve(msg.reply, client.to_json(now()) if msg.answer is None else msg.answer)
+
+    def _to_job(self, kind: type, wuid: str, client_id: str, stimulus: str, **more: Any) -> Any:
+        """Send a lease command to the job of `wuid` (through the queue); returns its reply."""
+        reply = new_reply()
         try:
-            client = self._client(client_id, token)
-        except AweError as err:
-            reject(reply, err)
-            return
-        client.last_heartbeat = at
+            job_id, _, _ = split_work_id(wuid)
+        except AweError:
+            resolve(reply, False)
+            return reply
+        self._queue.tell(kind(job_id=job_id, wuid=wuid, client=client_id, reply=reply,
+                              stimulus=stimulus, **more))  # fmt: skip
+        return reply
+
+    @handles(Heartbeat)
+    def _heartbeat(self, cmd: Heartbeat) -> None:
+        client = self._client(cmd.client_id, cmd.token)
+        client.last_heartbeat = now()
         instructions: dict[str, str] = {}
         if client.status == ClientStatus.DELETED:
             instructions["stop"] = client.id
         if client.pending_discard:
             instructions["discard"] = ",".join(client.pending_discard)
             client.pending_discard = []
-        resolve(reply, instructions)
+        resolve(cmd.reply, instructions)
 
-    def sweep(self, at: str) -> None:
-        """Clients silent past the timeout are lost: their work goes back to the queue (D6)."""
-        moment = parse_time(at).timestamp()
-        for client in list(self._clients.values()):
-            if moment - parse_time(client.last_heartbeat).timestamp() > self._timeout_s:
-                log.warning("client %s (%s) lost: no heartbeat for %.0f s, %d workunit(s) requeued",
-                            client.id, client.name, self._timeout_s,
-                            len(client.current_work))  # fmt: skip
-                self._drop(client)
+    @handles(Sweep)
+    def _sweep(self, cmd: Sweep) -> None:
+        """Clients silent past the timeout are lost: their work goes back to the queue (D6).
 
-    def _drop(self, client: Client) -> None:
-        self._clients.pop(client.id, None)
-        self._release_work(client)
+        Answered once that work is back (durable, offered again).
+        """
+        released: list[Any] = []
+        for client in reg.lost(self._reg, cmd.at, self._timeout_s):
+            log.warning("client %s (%s) lost: no heartbeat for %.0f s, %d workunit(s) requeued",
+                        client.id, client.name, self._timeout_s,
+                        len(client.current_work))  # fmt: skip
+            released += self._drop(client, "lost: no heartbeat", cmd.stimulus or "sweep")
+        gather(released, lambda _: resolve(cmd.reply))
 
-    def _release_work(self, client: Client) -> None:
-        """Its workunits go back to the queue, and a checkout it has waiting there ends."""
-        self._queue.release_client.defer(client.id, list(client.current_work))
-        client.current_work = {}
-        if client.status == ClientStatus.BUSY:
-            client.status = ClientStatus.IDLE
+    def _drop(self, client: Client, why: str, stimulus: str) -> list[Any]:
+        fx = Effects()
+        work = reg.drop(self._reg, client, why, fx)
+        self._publish(fx, stimulus)
+        return self._release(client.id, work, why, stimulus)
+
+    def _release(self, client_id: str, work: list[str], why: str, stimulus: str) -> list[Any]:
+        """Hand a client's workunits back to their jobs; its waiting checkout ends too."""
+        self._queue.tell(DropWaiter(client_id=client_id, stimulus=stimulus))
+        return [self._to_job(Release, wuid, client_id, stimulus, why=why) for wuid in work]
 
     # ---- queries --------------------------------------------------------------------------
 
-    def get(self, client_id: str, reply: Reply | None = None) -> None:
-        client = self._clients.get(client_id)
+    @handles(GetClient)
+    def _get(self, cmd: GetClient) -> None:
+        client = self._reg.clients.get(cmd.client_id)
         if client is None:
-            reject(reply, AweError(CLIENT_NOT_FOUND))
-        else:
-            resolve(reply, client.to_json(now()))
+            raise AweError(CLIENT_NOT_FOUND)
+        resolve(cmd.reply, client.to_json(now()))
 
-    def list(self, busy: bool = False, reply: Reply | None = None) -> None:
+    @handles(ListClients)
+    def _list(self, cmd: ListClients) -> None:
         at = now()
-        clients = [c for c in self._clients.values() if not busy or c.current_work]
-        resolve(reply, [c.to_json(at) for c in clients])
+        clients = [c for c in self._reg.clients.values() if not cmd.busy or c.current_work]
+        resolve(cmd.reply, [c.to_json(at) for c in clients])
+
+    @handles(FillStatus)
+    def _fill_status(self, cmd: FillStatus) -> None:
+        cmd.status["workunits"]["checkout"] = len(self._reg.leases)
+        resolve(cmd.reply, cmd.status)
 
     # ---- control --------------------------------------------------------------------------
 
-    def control(self, client_id: str, op: str, reply: Reply | None = None) -> None:
-        client = self._clients.get(client_id)
+    @handles(ControlClient)
+    def _control(self, cmd: ControlClient) -> None:
+        client = self._reg.clients.get(cmd.client_id)
         if client is None:
-            reject(reply, AweError(CLIENT_NOT_FOUND))
-            return
-        try:
-            resolve(reply, self._apply(client, op))
-        except AweError as err:
-            reject(reply, err)
+            raise AweError(CLIENT_NOT_FOUND)
+        fx = Effects()
+        if cmd.op == "suspend":
+            released = self._suspend(client, "suspended by an operator", fx, cmd.stimulus)
+            answer = "client suspended"
+        elif cmd.op == "resume":
+            reg.resume(client, fx)
+            released, answer = [], "client resumed"
+        elif cmd.op == "delete":
+            work = reg.delete(client, fx)
+            released = self._release(client.id, work, "client deleted", cmd.stimulus)
+            answer = "client deleted"
+        else:
+            raise NotImplementedOp()
+        self._publish(fx, cmd.stimulus)
+        self._answer_when_released(client.id, released, answer, cmd)
 
-    def _apply(self, client: Client, op: str) -> str:
-        if op == "suspend":
-            if not client.active:
-                raise AweError("Client not active")
-            self._suspend(client, "suspended by an operator")
-            return "client suspended"
-        if op == "resume":
-            if client.status != ClientStatus.SUSPEND:
-                raise AweError("Client not suspended")
-            client.status, client.consecutive_failures = ClientStatus.IDLE, 0
-            return "client resumed"
-        if op == "delete":
-            self._release_work(client)
-            client.status = ClientStatus.DELETED
-            return "client deleted"
-        raise NotImplementedOp()
-
-    def _suspend(self, client: Client, why: str) -> None:
+    def _suspend(self, client: Client, why: str, fx: Effects, stimulus: str) -> list[Any]:
         """Suspended clients lose their leases, and their workers are told to drop them (D5)."""
         log.info("client %s suspended: %s", client.id, why)
-        client.pending_discard.extend(
-            w for w in client.current_work if w not in client.pending_discard
-        )
-        self._release_work(client)
-        client.status = ClientStatus.SUSPEND
+        work = reg.suspend(client, why, fx)
+        return self._release(client.id, work, why, stimulus)
 
-    def control_all(self, op: str, reply: Reply | None = None) -> None:
-        if op == "suspendall":
-            targets = [c for c in self._clients.values() if c.active]
+    def _answer_when_released(self, client_id: str, released: list[Any], answer: str,
+                              cmd: Any) -> None:  # fmt: skip
+        """Answer once the job actors made the releases durable."""
+        gather(released, lambda _: tell_quietly(self.actor_ref, Settled(
+            client_id=client_id, answer=answer, reply=cmd.reply, stimulus=cmd.stimulus)))  # fmt: skip
+
+    @handles(ControlAllClients)
+    def _control_all(self, cmd: ControlAllClients) -> None:
+        fx = Effects()
+        released: list[Any] = []
+        if cmd.op == "suspendall":
+            targets = [c for c in self._reg.clients.values() if c.active]
             for client in targets:
-                self._suspend(client, "all clients suspended")
-            resolve(reply, f"{len(targets)} clients suspended")
-        elif op == "resumeall":
-            targets = [c for c in self._clients.values() if c.status == ClientStatus.SUSPEND]
+                released += self._suspend(client, "all clients suspended", fx, cmd.stimulus)
+            answer = f"{len(targets)} clients suspended"
+        elif cmd.op == "resumeall":
+            targets = [c for c in self._reg.clients.values() if c.status == ClientStatus.SUSPEND]
             for client in targets:
-                client.status, client.consecutive_failures = ClientStatus.IDLE, 0
-            resolve(reply, f"{len(targets)} suspended clients resumed")
+                reg.resume(client, fx)
+            answer = f"{len(targets)} suspended clients resumed"
         else:
-            reject(reply, NotImplementedOp())
+            raise NotImplementedOp()
+        self._publish(fx, cmd.stimulus)
+        gather(released, lambda _: resolve(cmd.reply, answer))
 
     # ---- work -----------------------------------------------------------------------------
 
-    def checkout(
-        self,
-        client_id: str,
-        token: str | None,
-        available: int | None,
-        wait_s: float,
-        wait_token: int = 0,
-        reply: Reply | None = None,
-    ) -> None:
-        try:
-            client = self._client(client_id, token)
-        except AweError as err:
-            reject(reply, err)
-            return
+    @handles(Checkout)
+    def _checkout(self, cmd: Checkout) -> None:
+        client = self._client(cmd.client_id, cmd.token)
         client.last_heartbeat = now()  # a waiting checkout is a sign of life too
         if client.status == ClientStatus.SUSPEND:
-            reject(reply, AweError(CLIENT_SUSPENDED))
-        elif client.status == ClientStatus.DELETED:
-            self._drop(client)
-            reject(reply, AweError(CLIENT_DELETED))
-        else:
-            self._queue.checkout.defer(client.view(), available, wait_s, wait_token, reply=reply)
+            raise AweError(CLIENT_SUSPENDED)
+        if client.status == ClientStatus.DELETED:
+            self._drop(client, "deleted, and asked for work", cmd.stimulus)
+            raise AweError(CLIENT_DELETED)
+        self._queue.tell(Pick(client=client.view(), available=cmd.available, wait_s=cmd.wait_s,
+                              wait_token=cmd.wait_token, reply=cmd.reply,
+                              stimulus=cmd.stimulus))  # fmt: skip
 
-    def cancel_wait(self, wait_token: int, reply: Reply | None = None) -> None:
+    @handles(CancelWait)
+    def _cancel_wait(self, cmd: CancelWait) -> None:
         """Forwarded so that it reaches the queue after the checkout it cancels."""
-        self._queue.cancel_wait.defer(wait_token, reply=reply)
+        self._queue.tell(cmd)
 
-    def report(
-        self,
-        client_id: str,
-        token: str | None,
-        wuid: str,
-        status: str,
-        computetime: int,
-        notes: str,
-        reports: list[Report],
-        reply: Reply | None = None,
-    ) -> None:
-        try:
-            self._client(client_id, token)
-            job_id, _, _ = split_work_id(wuid)
-        except AweError as err:
-            reject(reply, err)
-            return
-        args = (wuid, client_id, status, computetime, notes, reports)
-        self._queue.route.defer(job_id, "report", *args, reply=reply)
+    @handles(ReportWork)
+    def _report(self, cmd: ReportWork) -> None:
+        self._client(cmd.client_id, cmd.token)
+        job_id, _, _ = split_work_id(cmd.wuid)
+        self._queue.tell(ApplyReport(
+            job_id=job_id, wuid=cmd.wuid, client=cmd.client_id, status=cmd.status,
+            computetime=cmd.computetime, notes=cmd.notes, reports=cmd.reports, reply=cmd.reply,
+            stimulus=cmd.stimulus))  # fmt: skip
 
-    def secret(
-        self, client_id: str, token: str | None, wuid: str, kind: str, reply: Reply | None = None
-    ) -> None:
+    @handles(GetSecret)
+    def _secret(self, cmd: GetSecret) -> None:
         """Data token / private env go only to an active client holding the workunit (D10)."""
-        try:
-            client = self._client(client_id, token)
-            job_id, _, _ = split_work_id(wuid)
-            if not client.active:
-                raise AweError(f"error in getting {kind} for job {wuid}: Client suspended")
-        except AweError as err:
-            reject(reply, err)
-            return
-        self._queue.route.defer(job_id, "secret", wuid, client_id, kind, reply=reply)
+        client = self._client(cmd.client_id, cmd.token)
+        job_id, _, _ = split_work_id(cmd.wuid)
+        if not client.active:
+            raise AweError(f"error in getting {cmd.kind} for job {cmd.wuid}: Client suspended")
+        self._queue.tell(Secret(job_id=job_id, wuid=cmd.wuid, client=cmd.client_id,
+                                kind=cmd.kind, reply=cmd.reply, stimulus=cmd.stimulus))  # fmt: skip
 
-    def leased(self, client_id: str, wuid: str) -> None:
-        client = self._clients.get(client_id)
-        if client is None or not client.active:  # lost or suspended while the lease was made
-            self._queue.release_client.defer(client_id, [wuid])
-            return
-        client.total_checkout += 1
-        client.current_work[wuid] = True
-        client.status = ClientStatus.BUSY
-
-    def work_reported(self, client_id: str, wuid: str, status: str, applied: bool) -> None:
-        client = self._clients.get(client_id)
-        if client is None:
-            return
-        if record_report(client, wuid, status, applied, self._max_failures):
-            self._suspend(client, f"{client.consecutive_failures} consecutive failures")
-
-    def lease_ended(self, client_id: str, wuid: str) -> None:
-        client = self._clients.get(client_id)
-        if client is not None:
-            client.current_work.pop(wuid, None)
-            if client.status == ClientStatus.BUSY and not client.current_work:
-                client.status = ClientStatus.IDLE
-
-    def discard(self, client_id: str, wuid: str) -> None:
-        """The worker holding `wuid` must drop it: said in its next heartbeat reply."""
-        client = self._clients.get(client_id)
-        if client is not None and wuid not in client.pending_discard:
-            client.pending_discard.append(wuid)
-            self.lease_ended(client_id, wuid)
+    @handles(LeaseChanged)
+    def _lease_changed(self, msg: LeaseChanged) -> None:
+        """Follow the JobActors' lease changes; refuse a lease its client may no longer hold."""
+        fx = Effects()
+        if msg.granted:
+            if not reg.granted(self._reg, msg.client, msg.wuid, msg.counted, fx):
+                self._to_job(Release, msg.wuid, msg.client, msg.stimulus,
+                             why="its client was lost or suspended meanwhile")  # fmt: skip
+        else:
+            client = self._reg.clients.get(msg.client)
+            if msg.discard and client is not None and msg.wuid not in client.pending_discard:
+                client.pending_discard.append(msg.wuid)  # said in its next heartbeat reply
+            if reg.ended(self._reg, msg.client, msg.wuid, msg.outcome, self._max_failures, fx):
+                assert client is not None
+                why = f"{client.consecutive_failures} consecutive failures"
+                self._suspend(client, why, fx, msg.stimulus)
+        self._publish(fx, msg.stimulus)

@@ -1,184 +1,264 @@
-"""JobActor: one per live job; the only owner of that job's document.
+"""JobActor: one per live job; the only owner of that job's document, workunits and leases.
 
-Every method applies one rule from `awe.model.lifecycle`, then `_commit` performs the effects:
-ready workunits to the QueueActor, discards to the ClientRegistryActor, the snapshot to the
-SnapshotActor (which answers the request once durable). A finished job stops its actor.
+Each handler applies one rule of `awe.model` (which checks before it changes anything), then
+`_commit` performs the effects: ready workunits to the QueueActor, lease changes to the
+ClientRegistryActor, events to the bus and the job's history. Every answer waits until the job's
+latest state is durable (`on_turn_end` hands one snapshot per burst of messages to the
+SnapshotActor, with the replies waiting on it). A finished job, once durable, hands its commands
+back to the queue and stops: the store serves it from then on.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import logging
-import shutil
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
+import time
 from typing import Any
-from urllib.parse import unquote, urlparse
 
-from awe.actors.base import PooledActor, Reply, reject, resolve, tell_quietly
-from awe.errors import AweError
-from awe.model import compat, expiration, lifecycle, operations, split
-from awe.model.job import (
-    ACTIVE_JOB_STATES,
-    FINISHED_JOB_STATES,
-    Job,
-    JobState,
-    Workunit,
-    public_job,
+from awe.actors.base import PooledActor, Supervised, handles, reject, tell_quietly
+from awe.actors.jobparts import (
+    JobContext,
+    UnitTracker,
+    delivered_outputs,
+    delivery,
+    join_parts,
+    ready_entry,
 )
-from awe.model.lifecycle import Effects, Settings
-from awe.model.matching import ReadyEntry
-from awe.model.times import now
+from awe.actors.messages import (
+    Admit,
+    ApplyReport,
+    Durable,
+    GetJob,
+    GetWorkunit,
+    JobChanged,
+    JobCommand,
+    JobCrashed,
+    JobOverview,
+    Lease,
+    LeaseChanged,
+    NodesCreated,
+    OperateJob,
+    Reattach,
+    Recover,
+    Release,
+    Reroute,
+    Retiring,
+    Save,
+    Secret,
+    Sync,
+    Tick,
+    Undelivered,
+    Waiter,
+    WakeAt,
+)
+from awe.actors.operate import apply_operation
+from awe.errors import AweError, Internal, Unavailable
+from awe.events import make
+from awe.model import compat, history, lifecycle, operations, split
+from awe.model.access import check_acl
+from awe.model.effects import Effects
+from awe.model.history import HISTORY_SIZE
+from awe.model.job import FINISHED_JOB_STATES, Job, JobState, public_job
+from awe.model.times import now, parse_time
+from awe.model.transitions import can_move_unit
 from awe.store.base import Report
 
 log = logging.getLogger(__name__)
 
-
-# On a job that is not in the queue these change its document only: it is not run again
-DOCUMENT_ONLY_OPS = frozenset({"suspend", "clientgroup", "priority", "pipeline", "expiration"})
+__all__ = ["JobActor", "JobContext"]
 
 
-@dataclass
-class JobContext:
-    """The refs a JobActor talks to (pykka proxies) and the settings it applies."""
+class JobActor(Supervised, PooledActor):
+    """One live job: applies commands to it through the model and performs their effects."""
 
-    queue: Any
-    registry: Any
-    snapshots: Any
-    settings: Settings
-    # creates Shock nodes: (outputs as [(host, filename)], parts, token) -> {filename: node id};
-    # run on `io_pool` so that a slow Shock never holds a job actor's turn
-    create_nodes: Callable[[list[tuple[str, str]], int, str | None], dict[str, str]] | None = None
-    io_pool: concurrent.futures.Executor | None = None
-
-
-class JobActor(PooledActor):
     def __init__(
-        self, job: Job, context: JobContext, revived: bool = False, from_store: bool = False
+        self, job: Job, context: JobContext, from_store: bool = False, revived: bool = False
     ) -> None:
         super().__init__()
         self.job = job
         self.ctx = context
-        # per task: the workunit list last handed to the store, and its wuids; a snapshot
-        # writes only workunits marked changed, and forgets those of a replaced list
-        self._saved_lists: dict[str, tuple[list[Workunit], set[str]]] = {}
-        if revived or from_store:
-            self._collect_unit_changes()  # what came from the store is saved already
-        # started from the store only to run one operation: leaves again if that is refused
+        self._units = UnitTracker(job)
+        if from_store:
+            self._units.collect()  # what came from the store is saved already
+        # loaded from the store only to run one operation: leaves again unless it runs again
         self.revived = revived
         self._preparing: set[str] = set()  # tasks whose Shock output nodes are being created
-        # changes not yet handed to the SnapshotActor: one snapshot per burst of messages
-        self._unsaved: list[tuple[Reply | None, Any, list[Report]]] = []
+        self._dirty = False  # changed since the last snapshot handed to the SnapshotActor
+        self._reports: list[Report] = []
+        self._new_history: list[dict[str, Any]] = []  # history rows not yet handed to the store
+        self._waiters: list[Waiter] = []  # answers waiting for the next snapshot to be durable
+        self._told_state = ""  # the job state the queue last heard
+        self._orphans: dict[str, tuple[str, float]] = {}  # wuid -> (client, deadline) at start
+        self._retire_asked = False  # a finished snapshot's durability is awaited
+        self._retiring = False  # told the queue it leaves: every command goes back to it
+        self._crashed = False  # a message raised a BaseException: nothing more is saved
 
-    # ---- admission ------------------------------------------------------------------------
+    # ---- supervision ----------------------------------------------------------------------
 
-    def admit(self, reply: Reply | None = None) -> None:
+    def on_receive(self, message: Any) -> None:
+        if self._retiring and isinstance(message, JobCommand):
+            self.ctx.queue.tell(Reroute(command=message, ref=self.actor_ref))
+            return
+        self.dispatch(message)
+
+    def on_refused(self, message: Any) -> None:
+        """A command that reached this actor after it stopped goes back to the queue."""
+        if isinstance(message, JobCommand):
+            tell_quietly(self.ctx.queue, Reroute(command=message, ref=self.actor_ref))
+        else:
+            reject(getattr(message, "reply", None), Unavailable("server is shutting down"))
+
+    def on_crash(self, reason: str, message: Any) -> None:
+        """Nothing of this turn is saved (it may be half done), the answers it owed are refused,
+        and the queue restarts the job from the store."""
+        super().on_crash(reason, message)
+        self._crashed = True
+        waiters, self._waiters = self._waiters, []
+        for reply, _ in waiters:
+            reject(reply, Internal("internal error: the job's actor stopped; try again"))
+        tell_quietly(self.ctx.queue, JobCrashed(job_id=self.job.id, ref=self.actor_ref,
+                                                reason=reason))  # fmt: skip
+
+    # ---- admission and recovery ------------------------------------------------------------
+
+    @handles(Admit)
+    def _admit(self, cmd: Admit) -> None:
         """A new job: durable first, then its ready workunits go to the queue.
 
         The answer is the job as it was before it was queued (`init`), as AWE answers it.
         """
         before = self._public()
-        effects = lifecycle.admit(self.job, now(), self.ctx.settings)
-        self._commit(effects, reply, answer=before)
+        self._commit(lifecycle.admit(self.job, now(), self.ctx.settings), cmd.stimulus)
+        self._answer(cmd, before)
         log.info("job %s (jid %s) submitted: %d task(s)", self.job.id, self.job.jid,
                  len(self.job.tasks))  # fmt: skip
 
-    def recover(self, reply: Reply | None = None) -> None:
+    @handles(Recover)
+    def _recover(self, cmd: Recover) -> None:
+        """After a restart: leases found in the store wait a client timeout for their worker."""
         effects, leases = operations.recover(self.job, now(), self.ctx.settings)
-        self.ctx.queue.await_reattach.defer(leases)
-        self._commit(effects, reply, answer=self.job.id)
+        deadline = time.time() + self.ctx.client_timeout_s
+        for wuid, client in leases.items():
+            self._orphans[wuid] = (client, deadline)
+            self.ctx.registry.tell(LeaseChanged(wuid=wuid, client=client, granted=True,
+                                                stimulus=cmd.stimulus))  # fmt: skip
+        if leases:
+            self.ctx.queue.tell(WakeAt(job_id=self.job.id, at=deadline))
+        self._commit(effects, cmd.stimulus)
+        self._answer(cmd, self.job.id)
+
+    @handles(Tick)
+    def _tick(self, cmd: Tick) -> None:
+        """Release leases whose worker did not re-attach in time; retry leaving if it failed."""
+        moment = parse_time(cmd.at).timestamp()
+        effects = Effects()
+        for wuid, (client, deadline) in list(self._orphans.items()):
+            if deadline <= moment:
+                del self._orphans[wuid]
+                if lifecycle.release(self.job, wuid, client, effects, "its client did not return"):
+                    log.info("workunit %s: client %s did not re-attach, requeued", wuid, client)
+        if self._orphans:
+            soonest = min(deadline for _, deadline in self._orphans.values())
+            self.ctx.queue.tell(WakeAt(job_id=self.job.id, at=soonest))
+        if effects.changes:
+            self._commit(effects, cmd.stimulus, outcome="released")
+        self._retire_asked = False  # a failed retirement is tried again
+        self._answer(cmd, None)
 
     # ---- workunits ------------------------------------------------------------------------
 
-    def checkout(self, wuid: str, client: str, checkout_time: str) -> None:
-        if lifecycle.checkout(self.job, wuid, client, checkout_time):
-            self._commit(Effects())
-        else:  # the queue raced a suspension or deletion: the worker must drop it
-            self.ctx.registry.discard.defer(client, wuid)
-            self.ctx.queue.lease_ended.defer(wuid)
-
-    def report(
-        self,
-        wuid: str,
-        client: str,
-        status: str,
-        computetime: int,
-        notes: str,
-        reports: list[Report],
-        reply: Reply | None = None,
-    ) -> None:
-        try:
-            applied, effects = lifecycle.report(
-                self.job, wuid, client, status, computetime=computetime, notes=notes,
-                now=now(), settings=self.ctx.settings, delivered=_delivered(reports),
-            )  # fmt: skip
-        except AweError as err:
-            reject(reply, err)
+    @handles(Lease)
+    def _lease(self, cmd: Lease) -> None:
+        """The queue picked `wuid` for a checkout: lease it, or let the queue pick again."""
+        pick = cmd.pick
+        if pick.reply is not None and pick.reply.done():  # the checkout gave up meanwhile
+            _, unit = lifecycle.find_unit(self.job, cmd.wuid)
+            if can_move_unit(self.job, unit, "checkout"):
+                self._commit(Effects(offer=[cmd.wuid]), cmd.stimulus)
             return
-        self.ctx.registry.work_reported.defer(client, wuid, status, applied)
-        if not applied:
-            log.info("report %s for %s from %s ignored (not the lease holder or stale)",
-                     status, wuid, client)  # fmt: skip
-            resolve(reply, "ok")
+        effects = Effects()
+        if not lifecycle.checkout(self.job, cmd.wuid, cmd.client, cmd.at, effects):
+            self.ctx.queue.tell(pick)  # raced a suspension: the queue picks again
             return
-        self.ctx.queue.lease_ended.defer(wuid)
-        log.info("workunit %s %s (client %s)", wuid, status, client)
-        self._commit(effects, reply, answer="ok", reports=reports)
+        self._commit(effects, cmd.stimulus)
+        task, unit = lifecycle.find_unit(self.job, cmd.wuid)
+        view = lifecycle.workunit_view(self.job, task, unit)
+        self._waiters.append((delivery(self.actor_ref, cmd), view))
+        log.info("checkout %s -> client %s", cmd.wuid, cmd.client)
 
-    def release(self, wuid: str, client: str) -> None:
-        effects = Effects()
-        if lifecycle.release(self.job, wuid, client, effects):
-            log.info("workunit %s released from client %s, back in the queue", wuid, client)
-            self.ctx.queue.lease_ended.defer(wuid)
-            self._commit(effects)
-
-    def reattach(self, wuid: str, client: str, checkout_time: str) -> None:
-        effects = Effects()
-        if lifecycle.reattach(self.job, wuid, client, checkout_time, effects):
-            self.ctx.queue.leased.defer(wuid, client)
-            self._commit(effects)
+    @handles(ApplyReport)
+    def _report(self, cmd: ApplyReport) -> None:
+        applied, effects = lifecycle.report(
+            self.job, cmd.wuid, cmd.client, cmd.status, computetime=cmd.computetime,
+            notes=cmd.notes, now=now(), settings=self.ctx.settings,
+            delivered=delivered_outputs(cmd.reports),
+        )  # fmt: skip
+        if applied:
+            self._orphans.pop(cmd.wuid, None)
+            log.info("workunit %s %s (client %s)", cmd.wuid, cmd.status, cmd.client)
+            self._commit(effects, cmd.stimulus, reports=cmd.reports, outcome=cmd.status)
         else:
-            self.ctx.registry.discard.defer(client, wuid)
+            log.info("report %s for %s from %s ignored (not the lease holder or stale)",
+                     cmd.status, cmd.wuid, cmd.client)  # fmt: skip
+        self._answer(cmd, "ok")
 
-    def secret(self, wuid: str, client: str, kind: str, reply: Reply | None = None) -> None:
+    @handles(Release)
+    def _release(self, cmd: Release) -> None:
+        effects = Effects()
+        released = lifecycle.release(self.job, cmd.wuid, cmd.client, effects, cmd.why)
+        if released:
+            self._orphans.pop(cmd.wuid, None)
+            log.info("workunit %s released from client %s (%s)", cmd.wuid, cmd.client, cmd.why)
+            self._commit(effects, cmd.stimulus, outcome="released")
+        self._answer(cmd, released)
+
+    @handles(Undelivered)
+    def _undelivered(self, cmd: Undelivered) -> None:
+        effects = Effects()
+        if lifecycle.release(self.job, cmd.wuid, cmd.client, effects, "checkout not delivered"):
+            self._commit(effects, cmd.stimulus, outcome="released")
+        if cmd.error is not None:  # after the offer went to the queue: a retry finds it
+            reject(cmd.checkout, cmd.error)
+
+    @handles(Reattach)
+    def _reattach(self, cmd: Reattach) -> None:
+        effects = Effects()
+        held = lifecycle.reattach(self.job, cmd.wuid, cmd.client, cmd.at, effects)
+        if held:
+            self._orphans.pop(cmd.wuid, None)
+            self._commit(effects, cmd.stimulus, counted=False)
+        self._answer(cmd, held)
+
+    @handles(Secret)
+    def _secret(self, cmd: Secret) -> None:
         """The data token or private env, only for the client holding `wuid` (D10)."""
-        try:
-            task, unit = lifecycle.find_unit(self.job, wuid)
-        except AweError as err:
-            reject(reply, err)
-            return
-        if unit.client != client or unit.state != "checkout":
-            reject(reply, AweError(f"error in getting {kind} for job {wuid}: not the holder"))
-            return
-        if kind == "datatoken":
+        task, unit = lifecycle.find_unit(self.job, cmd.wuid)
+        if unit.client != cmd.client or unit.state != "checkout":
+            raise AweError(f"error in getting {cmd.kind} for job {cmd.wuid}: not the holder")
+        if cmd.kind == "datatoken":
             token = self.job.info.get("datatoken")
             if not token:
-                reject(reply, AweError(f"error in getting token for job {wuid}"))
-            else:
-                resolve(reply, token)
+                raise AweError(f"error in getting token for job {cmd.wuid}")
+            self._answer(cmd, token)
         else:
-            resolve(reply, dict((task.cmd.get("environ") or {}).get("private") or {}))
+            self._answer(cmd, dict((task.cmd.get("environ") or {}).get("private") or {}))
 
-    def workunit(self, wuid: str, reply: Reply | None = None) -> None:
-        try:
-            task, unit = lifecycle.find_unit(self.job, wuid)
-        except AweError as err:
-            reject(reply, err)
-            return
-        resolve(reply, lifecycle.workunit_view(self.job, task, unit))
-
-    def overview(self, workunits: bool = False, reply: Reply | None = None) -> None:
+    @handles(JobOverview)
+    def _overview(self, cmd: JobOverview) -> None:
         """This job's counts for `GET /queue`, and its workunits in the queue for `GET /work`."""
-        resolve(reply, compat.job_overview(self.job, workunits))
+        self._answer(cmd, compat.job_overview(self.job, cmd.workunits))
+
+    @handles(GetWorkunit)
+    def _workunit(self, cmd: GetWorkunit) -> None:
+        task, unit = lifecycle.find_unit(self.job, cmd.wuid)
+        self._answer(cmd, lifecycle.workunit_view(self.job, task, unit))
 
     # ---- Shock output nodes ---------------------------------------------------------------
 
     def _create_nodes(self, task_ids: list[str]) -> None:
         if self.ctx.create_nodes is None or self.ctx.io_pool is None:
             return
-        me = self.actor_ref.proxy()
+        ref = self.actor_ref
         for task_id in task_ids:
             task = self.job.task(task_id)
             if task is None or task_id in self._preparing:
@@ -188,205 +268,172 @@ class JobActor(PooledActor):
             parts = split.workunit_count(task, self.ctx.settings.max_split)
             token = self.job.info.get("datatoken")
             future = self.ctx.io_pool.submit(self.ctx.create_nodes, wanted, parts, token)
-            future.add_done_callback(lambda f, t=task_id: tell_quietly(me.nodes_created, t, f))
+            future.add_done_callback(lambda f, t=task_id: tell_quietly(
+                ref, NodesCreated(job_id=self.job.id, task_id=t, result=f,
+                                  stimulus=f"nodes-{t}")))  # fmt: skip
 
-    def nodes_created(self, task_id: str, future: concurrent.futures.Future) -> None:
+    @handles(NodesCreated)
+    def _nodes_created(self, msg: NodesCreated) -> None:
         """Shock answered for a task's output nodes: enqueue it, or suspend the job (spec 4.6)."""
-        self._preparing.discard(task_id)
-        if self.job.state not in (JobState.INIT, *ACTIVE_JOB_STATES):
+        self._preparing.discard(msg.task_id)
+        if self.job.state in FINISHED_JOB_STATES or self.job.state == JobState.SUSPEND:
             return  # suspended or deleted meanwhile; resuming asks for the nodes again
         try:
-            nodes = future.result()
+            nodes = msg.result.result()
         except Exception as err:  # noqa: BLE001 - any failure to create is an enqueue failure
             effects = Effects()
-            reason = f"failed enqueuing task {task_id}, err={err}"
-            lifecycle.suspend(self.job, reason, now(), effects, lastfailed=task_id)
+            reason = f"failed enqueuing task {msg.task_id}, err={err}"
+            lifecycle.suspend(self.job, reason, now(), effects, lastfailed=msg.task_id)
             log.warning("job %s suspended: %s", self.job.id, reason)
         else:
-            effects = lifecycle.nodes_created(self.job, task_id, nodes, now(), self.ctx.settings)
-        self._commit(effects)
+            effects = lifecycle.nodes_created(self.job, msg.task_id, nodes, now(),
+                                              self.ctx.settings)  # fmt: skip
+        self._commit(effects, msg.stimulus)
 
     # ---- job operations -------------------------------------------------------------------
 
-    def get(self, reply: Reply | None = None) -> None:
-        """The job as users see it, and its ACL for the handler to check."""
-        resolve(reply, (self._public(), dict(self.job.acl)))
+    @handles(GetJob)
+    def _get(self, cmd: GetJob) -> None:
+        """The job as users see it (or its history), and its ACL for the handler to check."""
+        job = self.job
+        owner = str(job.acl.get("owner", ""))
+        view = history.expand(job.history, job.id, owner) if cmd.history else self._public()
+        self._answer(cmd, (view, dict(self.job.acl)))
 
-    def operate(self, op: str, arg: Any, reply: Reply | None = None) -> None:
-        """suspend, resume, resubmit, recompute, clientgroup, priority, pipeline, expiration,
-        delete (spec 4.7, v0.9.30)."""
-        job, settings, at = self.job, self.ctx.settings, now()
-        try:
-            if op == "suspend":
-                effects = Effects()
-                lifecycle.suspend(job, "manually suspended", at, effects)
-                answer = f"job suspended: {job.id}"
-            elif op == "resume":
-                effects = operations.resume(job, at, settings)
-                answer = f"job resumed: {job.id}"
-            elif op == "resubmit":
-                effects = operations.resubmit(job, at, settings)
-                answer = f"job resubmitted: {job.id}"
-            elif op == "recompute":
-                effects = operations.recompute(job, arg, at, settings)
-                answer = f"job recompute started: {job.id}"
-            elif op == "clientgroup":
-                effects = operations.set_clientgroups(job, arg)
-                answer = f"job group updated: {job.id} to {arg}"
-            elif op == "priority":
-                effects = operations.set_priority(job, arg)
-                answer = f"job priority updated: {job.id} to {job.priority}"
-            elif op == "pipeline":
-                effects = operations.set_pipeline(job, arg)
-                answer = f"job pipeline updated: {job.id} to {arg}"
-            elif op == "expiration":
-                effects = Effects()
-                when = expiration.go_time(expiration.set_expiration(job, arg, at))
-                answer = f"expiration '{when}' set for job: {job.id}"
-            elif op == "delete":
-                effects = operations.delete(job, at)
-                answer = f"job deleted: {job.id}"
-            else:
-                raise AweError("requested job operation not supported")
-        except AweError as err:
-            reject(reply, err)
-            self._leave_queue_unless_live()
-            return
-        log.info("job %s: %s -> %s", job.id, op, job.state)
-        self._commit(effects, reply, answer=answer)
-        if self.revived and op in DOCUMENT_ONLY_OPS:
-            self._leave_queue_unless_live()
-        self.revived = False
+    @handles(OperateJob)
+    def _operate(self, cmd: OperateJob) -> None:
+        check_acl(self.job.acl, cmd.caller, cmd.right)
+        if cmd.op == "resubmit" and not self.revived:
+            raise AweError(f"job {self.job.id} is already in the queue")
+        effects, answer = apply_operation(self.job, cmd.op, cmd.arg, self.ctx.settings)
+        log.info("job %s: %s -> %s", self.job.id, cmd.op, self.job.state)
+        if cmd.op in ("resume", "resubmit", "recompute"):
+            self.revived = False  # it runs again: it stays in the queue
+        self._commit(effects, cmd.stimulus)
+        self._answer(cmd, answer)
 
     # ---- effects --------------------------------------------------------------------------
 
     def _public(self) -> dict[str, Any]:
         return public_job(self.job.to_doc(), registered=True)
 
+    def _answer(self, cmd: Any, value: Any) -> None:
+        """Answer `cmd` once the job's latest state is durable (D4): with the next snapshot."""
+        if cmd.reply is not None:
+            self._waiters.append((cmd.reply, value))
+
     def _commit(
         self,
         effects: Effects,
-        reply: Reply | None = None,
-        answer: Any = None,
-        reports: list[Report] | None = None,
+        stimulus: str,
+        reports: tuple[Report, ...] | list[Report] = (),
+        outcome: str = "",
+        counted: bool = True,
     ) -> None:
         job = self.job
         for full_task_id in effects.completed_tasks:
-            self._join_parts(full_task_id)
+            join_parts(job, full_task_id)
         if effects.create_nodes:
             self._create_nodes(effects.create_nodes)
         job.updatetime = now()
+        self._dirty = True
+        self._reports.extend(reports)
+        self._publish(effects, stimulus)
+        self._announce_leases(effects, stimulus, outcome, counted)
         finished = job.state in FINISHED_JOB_STATES
-        if callable(answer):
-            answer = answer()
-        self._unsaved.append((reply, answer, reports or []))
-        if finished:
-            self.on_turn_end()
-        for client, wuid in effects.discard:  # before the offers: the lease is over first
-            self.ctx.queue.lease_ended.defer(wuid)
-            if client:
-                self.ctx.registry.discard.defer(client, wuid)
-        offers = [self._entry(wuid) for wuid in effects.offer] if not finished else []
-        self.ctx.queue.job_changed.defer(job.id, str(job.state), effects.withdraw, offers, finished)
-        for client, wuid in effects.lease_ended:
-            self.ctx.registry.lease_ended.defer(client, wuid)
+        offers = () if finished else tuple(
+            ready_entry(job, wuid) for wuid in dict.fromkeys(effects.offer))  # fmt: skip
+        if effects.withdraw or offers or finished or str(job.state) != self._told_state:
+            self._told_state = str(job.state)
+            self.ctx.queue.tell(JobChanged(
+                job_id=job.id, ref=self.actor_ref, state=str(job.state),
+                withdraw=tuple(effects.withdraw), offers=offers, finished=finished,
+                stimulus=stimulus))  # fmt: skip
         if finished:
             log.info("job %s %s", job.id, job.state)
-            self.stop()
+
+    def _publish(self, effects: Effects, stimulus: str) -> None:
+        """Each state change becomes an event on the bus and in the job's history."""
+        if not effects.changes:
+            return
+        job, at = self.job, now()
+        owner = str(job.acl.get("owner", ""))
+        events = [
+            make(c.kind, c.subject, c.old, c.new, stimulus, job_id=job.id, owner=owner,
+                 detail=c.detail, time=at)
+            for c in effects.changes
+        ]  # fmt: skip
+        rows = [history.row(event) for event in self.ctx.events.publish(events)[-HISTORY_SIZE:]]
+        first = job.history_count
+        job.remember(rows)
+        self._new_history.extend({"job_id": job.id, "seq": first + n, "row": row}
+                                 for n, row in enumerate(rows))  # fmt: skip
+        del self._new_history[:-HISTORY_SIZE]
+
+    def _announce_leases(self, effects: Effects, stimulus: str, outcome: str,
+                         counted: bool) -> None:  # fmt: skip
+        """The one stream of lease changes the registry follows."""
+        registry = self.ctx.registry
+        for client, wuid in effects.granted:
+            registry.tell(LeaseChanged(wuid=wuid, client=client, granted=True, counted=counted,
+                                       stimulus=stimulus))  # fmt: skip
+        for client, wuid in effects.lease_ended:
+            registry.tell(LeaseChanged(wuid=wuid, client=client, granted=False,
+                                       outcome=outcome, stimulus=stimulus))  # fmt: skip
+        for client, wuid in effects.discard:
+            if client:
+                registry.tell(LeaseChanged(wuid=wuid, client=client, granted=False,
+                                           outcome="discard", discard=True,
+                                           stimulus=stimulus))  # fmt: skip
 
     def on_turn_end(self) -> None:
-        """Hand one snapshot of the job, with every reply waiting on it, to the SnapshotActor.
+        """Hand one snapshot of the job, with every answer waiting on it, to the SnapshotActor.
 
         A large job (thousands of workunits) is serialised once per burst of reports, not once
-        per report; each reply is still sent only when the snapshot is durable (D4).
+        per report; each answer is still sent only when the snapshot is durable (D4).
         """
-        if not self._unsaved:
+        if self._leaving() and not self._retire_asked and not self._retiring:
+            self._retire_asked = True
+            done: concurrent.futures.Future = concurrent.futures.Future()
+            ref, job_id = self.actor_ref, self.job.id
+            done.add_done_callback(lambda f: tell_quietly(
+                ref, Durable(job_id=job_id, ok=f.exception() is None)))  # fmt: skip
+            # first: a caller who heard back finds the job gone from the queue, in the store
+            self._waiters.insert(0, (done, None))
+        if not (self._dirty or self._waiters):
             return
-        unsaved, self._unsaved = self._unsaved, []
-        reports = [report for _, _, batch in unsaved for report in batch]
-        waiters = [(reply, answer) for reply, answer, _ in unsaved if reply is not None]
-        changed, removed = self._collect_unit_changes()
-        self.ctx.snapshots.save.defer(
-            self.job.to_doc(workunits=False),
-            reports,
-            waiters=waiters,
-            workunits=changed,
-            removed_workunits=removed,
-        )
+        waiters, self._waiters = self._waiters, []
+        if self._dirty:
+            reports, self._reports = self._reports, []
+            rows, self._new_history = self._new_history, []
+            changed, removed = self._units.collect()
+            self._dirty = False
+            job = self.job
+            self.ctx.snapshots.tell(Save(
+                job_id=job.id, doc=job.to_doc(workunits=False, history=False), workunits=changed,
+                removed=removed, reports=reports, history=rows,
+                history_from=job.history_count - len(job.history), waiters=waiters))  # fmt: skip
+        else:
+            self.ctx.snapshots.tell(Sync(job_id=self.job.id, waiters=waiters))
 
-    def _collect_unit_changes(self) -> tuple[list[dict[str, Any]], list[str]]:
-        """Rows of workunits changed since the last snapshot, and wuids that are gone."""
-        rows: list[dict[str, Any]] = []
-        removed: list[str] = []
-        for task in self.job.tasks:
-            units = task.workunits
-            saved = self._saved_lists.get(task.id)
-            if saved is None or saved[0] is not units:  # a new list: new split or recompute
-                wuids = {task.wuid(unit) for unit in units}
-                removed.extend(w for w in (saved[1] if saved else ()) if w not in wuids)
-                self._saved_lists[task.id] = (units, wuids)
-            for unit in units:
-                if unit.changed:
-                    rows.append({"wuid": task.wuid(unit), "job_id": self.job.id,
-                                 "taskid": task.id, **unit.to_doc()})  # fmt: skip
-                    unit.changed = False
-        return rows, removed
+    def _leaving(self) -> bool:
+        """Finished, or loaded from the store for one operation that did not make it run."""
+        return self.job.state in FINISHED_JOB_STATES or self.revived
 
-    def _entry(self, wuid: str) -> ReadyEntry:
-        task, unit = lifecycle.find_unit(self.job, wuid)
-        size = sum(int(i.get("size") or 0) for i in task.inputs)
-        return ReadyEntry(
-            wuid=wuid,
-            job_id=self.job.id,
-            priority=self.job.priority,
-            submittime=self.job.info.get("submittime", ""),
-            clientgroups=lifecycle.effective_clientgroups(self.job, task),
-            cmd_name=task.cmd.get("name", ""),
-            size=size,
-            view=lifecycle.workunit_view(self.job, task, unit),
-        )
-
-    def _join_parts(self, full_task_id: str) -> None:
-        """A split task's datastore outputs are its ranks' parts joined in rank order (D18)."""
-        task = self.job.task(full_task_id)
-        if task is None or len(task.workunits) < 2:
+    @handles(Durable)
+    def _durable(self, msg: Durable) -> None:
+        """The finished state is in the store: the queue lets this job go (if nothing changed)."""
+        if not msg.ok:
+            self.ctx.queue.tell(WakeAt(job_id=self.job.id, at=time.time() + 1))
             return
-        for out in task.outputs:
-            if not out.get("datastore") or not out.get("url"):
-                continue
-            target = Path(unquote(urlparse(out["url"]).path))
-            parts = [Path(f"{target}.part{u.rank}") for u in task.workunits]
-            missing = [p.name for p in parts if not p.exists()]
-            if missing:
-                log.error("task %s output %s: missing parts %s", task.id, out["filename"], missing)
-                continue
-            partial = target.with_name(target.name + ".joining")
-            with partial.open("wb") as sink:
-                for part in parts:
-                    with part.open("rb") as source:
-                        shutil.copyfileobj(source, sink, 1024 * 1024)
-            partial.replace(target)
-            out["size"] = target.stat().st_size
-            for part in parts:
-                part.unlink(missing_ok=True)
-
-    def _leave_queue_unless_live(self) -> None:
-        """A finished job, or one revived from the store for one operation, is store-only again."""
-        if self.revived or self.job.state in FINISHED_JOB_STATES:
-            self.ctx.queue.job_changed.defer(self.job.id, str(self.job.state), [], [], True)
-            self.stop()
+        if self._leaving() and not (self._dirty or self._waiters) and not self._retiring:
+            self._retiring = True
+            self.ctx.queue.tell(Retiring(job_id=self.job.id, ref=self.actor_ref))
+        else:
+            self._retire_asked = False
 
     def on_stop(self) -> None:
+        """Stopped at shutdown: what changed still goes to the store, its answers with it."""
+        if not self._crashed:
+            self.on_turn_end()
         log.debug("job actor for %s stopped (%s)", self.job.id, self.job.state)
-
-
-def _delivered(reports: list[Report]) -> list[dict[str, Any]]:
-    """The `outputs` part of a report (awe's worker): JSON list of {filename, node, url, size}."""
-    for report in reports:
-        if report.name == "outputs":
-            try:
-                records = json.loads(report.content)
-            except ValueError:
-                return []
-            return records if isinstance(records, list) else []
-    return []

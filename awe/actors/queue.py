@@ -1,256 +1,326 @@
-"""QueueActor: which jobs are live (one JobActor each), the ready-workunit index, and leases.
+"""QueueActor: which jobs are live (one JobActor each) and the ready-workunit index.
 
-It admits submitted jobs, routes job requests to their JobActor, matches checkouts against the
-ready index, holds long-poll checkouts until work appears (D7), and gives leases of a restarted
-server a client-timeout's grace to be re-attached (D3).
+It owns the ready index, the refs of live jobs, waiting checkouts (D7), the jid counter and
+the queue's suspended flag — no leases: a checkout picks from the index and asks the JobActor to
+lease (if it refuses, having raced a suspension, the queue picks again). It routes every job
+command to its JobActor. A job without one is read from the store on the I/O pool, inside the
+actor system: an operation brings it back into an actor, anything else is answered from the
+stored document. A JobActor that crashed is restarted from the store, as at start-up.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pykka
+from pykka import ActorDeadError
 
-from awe.actors.base import Reply, reject, resolve
+from awe.actors.base import (
+    SHUTTING_DOWN,
+    SingletonActor,
+    gather,
+    handles,
+    new_reply,
+    reject,
+    resolve,
+    tell_quietly,
+)
 from awe.actors.job import JobActor, JobContext
-from awe.errors import NO_WORK, QUEUE_SUSPENDED, AweError, NotFound
+from awe.actors.messages import (
+    Admit,
+    CancelWait,
+    CloseQueue,
+    DropWaiter,
+    FillStatus,
+    JobChanged,
+    JobCommand,
+    JobCrashed,
+    Lease,
+    Loaded,
+    Pick,
+    QueueStatus,
+    Recover,
+    RecoverJobs,
+    Registered,
+    Reroute,
+    Retiring,
+    SubmitJob,
+    SuspendQueue,
+    Sweep,
+    Tick,
+    WakeAt,
+)
+from awe.actors.stored import answer_at_once, answer_missing, answer_stored, needs_actor
+from awe.errors import NO_WORK, QUEUE_SUSPENDED, AweError, Unavailable
 from awe.model.job import ACTIVE_JOB_STATES, Job, JobState
-from awe.model.matching import ClientView, ReadyEntry, ReadyIndex
+from awe.model.matching import ReadyIndex
 from awe.model.times import now, parse_time
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
-class Waiter:
-    token: int
-    client: ClientView
-    available: int | None
-    reply: Reply
+class Loading:
+    """Commands for a job being read from the store; `restart` after its actor crashed."""
+
+    parked: list[JobCommand] = field(default_factory=list)
+    restart: bool = False
 
 
-class QueueActor(pykka.ThreadingActor):
-    def __init__(self, context: JobContext, max_jid: int, client_timeout_s: float) -> None:
-        super().__init__()
+class QueueActor(SingletonActor):
+    name = "queue"
+
+    def __init__(self, context: JobContext, max_jid: int, on_death: Any = None) -> None:
+        super().__init__(on_death)
         self.ctx = context
         self._jid = max_jid
-        self._client_timeout_s = client_timeout_s
-        self._jobs: dict[str, Any] = {}  # job id -> JobActor proxy
+        self._live: dict[str, pykka.ActorRef[Any]] = {}
         self._states: dict[str, str] = {}  # job id -> last state its actor reported
         self._ready = ReadyIndex()
-        self._leases: dict[str, str] = {}  # wuid -> client id
-        self._orphans: dict[str, tuple[str, str]] = {}  # wuid -> (client, deadline) after restart
-        self._waiters: list[Waiter] = []
+        self._waiters: dict[int, Pick] = {}  # wait token -> waiting checkout, oldest first
         self._suspended = False
+        self._closing = False  # the server stops: no job is loaded or restarted any more
+        self._loading: dict[str, Loading] = {}
+        self._wake: dict[str, float] = {}  # job id -> when its next Tick is due
 
     # ---- jobs -----------------------------------------------------------------------------
 
-    def submit(self, job: Job, reply: Reply | None = None) -> None:
+    @handles(SubmitJob)
+    def _submit(self, cmd: SubmitJob) -> None:
         self._jid += 1
+        job: Job = cmd.job
         job.jid = str(self._jid)
-        self._start_job(job).admit.defer(reply=reply)
+        self._start(job).tell(Admit(job_id=job.id, stimulus=cmd.stimulus, reply=cmd.reply))
 
-    def recover(self, docs: list[dict[str, Any]], reply: Reply | None = None) -> None:
+    @handles(RecoverJobs)
+    def _recover(self, cmd: RecoverJobs) -> None:
         """Start a JobActor for every unfinished job of the store (D3)."""
-        for doc in docs:
-            self._start_job(Job.from_doc(doc), from_store=True).recover.defer()
-        resolve(reply, len(docs))
+        for doc in cmd.docs:
+            ref = self._start(Job.from_doc(doc), from_store=True)
+            ref.tell(Recover(job_id=doc["id"], stimulus=cmd.stimulus or "recover"))
+        resolve(cmd.reply, len(cmd.docs))
 
-    def _start_job(self, job: Job, revived: bool = False, from_store: bool = False) -> Any:
-        proxy = JobActor.start(job, self.ctx, revived, from_store).proxy()
-        self._jobs[job.id] = proxy
+    def _start(self, job: Job, from_store: bool = False, revived: bool = False) -> Any:
+        ref = JobActor.start(job, self.ctx, from_store, revived)
+        self._live[job.id] = ref
         self._states[job.id] = str(job.state)
-        return proxy
+        return ref
 
-    def route(self, job_id: str, method: str, *args: Any, reply: Reply | None = None) -> None:
-        """Forward a request to the live JobActor; `None` answers that the job is not live."""
-        proxy = self._jobs.get(job_id)
-        if proxy is None:
-            resolve(reply, None)
-            return
-        try:
-            getattr(proxy, method).defer(*args, reply=reply)
-        except pykka.ActorDeadError:
-            resolve(reply, None)
-
-    def operate(
-        self,
-        job_id: str,
-        op: str,
-        arg: Any,
-        stored: dict[str, Any] | None,
-        reply: Reply | None = None,
-    ) -> None:
-        """A job operation; a job that is not live is started from its stored document first."""
-        proxy = self._jobs.get(job_id)
-        if proxy is None:
-            if stored is None:
-                reject(reply, NotFound("Not Found"))
-                return
-            proxy = self._start_job(Job.from_doc(stored), revived=True)
-        elif op == "resubmit":
-            reject(reply, AweError(f"job {job_id} is already in the queue"))
-            return
-        proxy.operate.defer(op, arg, reply=reply)
-
-    def job_changed(
-        self,
-        job_id: str,
-        state: str,
-        withdraw: list[str],
-        offers: list[ReadyEntry],
-        finished: bool,
-    ) -> None:
-        """A JobActor's effects on the ready index; a finished job leaves the queue."""
-        for wuid in withdraw:
+    @handles(JobChanged)
+    def _job_changed(self, msg: JobChanged) -> None:
+        """A JobActor's effects on the ready index; a finished job offers nothing more."""
+        if self._live.get(msg.job_id) is not msg.ref:
+            return  # from an actor that has left: its job is no longer in the index
+        for wuid in msg.withdraw:
             self._ready.remove(wuid)
-        if finished:
-            self._ready.remove_job(job_id)
-            self._jobs.pop(job_id, None)
-            self._states.pop(job_id, None)
-            for wuid in [w for w in self._leases if w.startswith(job_id + "_")]:
-                del self._leases[wuid]
+        self._states[msg.job_id] = msg.state
+        if msg.finished:
+            self._ready.remove_job(msg.job_id)
             return
-        self._states[job_id] = state
-        for entry in offers:
-            if entry.wuid not in self._leases:
-                self._ready.add(entry)
-        if offers:
+        for entry in msg.offers:
+            self._ready.add(entry)
+        if msg.offers and self._waiters:
             self._serve_waiters()
 
-    def registered(self, reply: Reply | None = None) -> None:
+    @handles(Retiring)
+    def _retiring(self, msg: Retiring) -> None:
+        """A finished (or revived) job is durable: it leaves the queue, the store serves it."""
+        if self._live.get(msg.job_id) is msg.ref:
+            self._forget(msg.job_id)
+            msg.ref.stop(block=False)
+
+    def _forget(self, job_id: str) -> None:
+        self._live.pop(job_id, None)
+        self._states.pop(job_id, None)
+        self._wake.pop(job_id, None)
+        self._ready.remove_job(job_id)
+
+    @handles(JobCrashed)
+    def _crashed(self, msg: JobCrashed) -> None:
+        if self._live.get(msg.job_id) is msg.ref:
+            log.error("job actor of %s crashed (%s): restarting it from the store", msg.job_id,
+                      msg.reason)  # fmt: skip
+            self._restart(msg.job_id)
+
+    def _restart(self, job_id: str) -> None:
+        """Its actor is gone without leaving: read the job again and recover it, as at start."""
+        self._forget(job_id)
+        if not self._closing:
+            self._load(job_id).restart = True
+
+    @handles(Reroute)
+    def _reroute(self, msg: Reroute) -> None:
+        """A command its JobActor could not take (it is leaving, or stopped): route it again."""
+        job_id = msg.command.job_id
+        if self._live.get(job_id) is msg.ref:  # stopped without leaving: it crashed
+            self._restart(job_id)
+        self._route(msg.command)
+
+    # ---- routing --------------------------------------------------------------------------
+
+    @handles(JobCommand)
+    def _route(self, cmd: JobCommand) -> None:
+        """To the job's actor; a job without one is read from the store first."""
+        ref = self._live.get(cmd.job_id)
+        if ref is not None:
+            try:
+                ref.tell(cmd)
+                return
+            except ActorDeadError:
+                self._restart(cmd.job_id)
+        if isinstance(cmd, Lease):  # the job left the queue meanwhile: pick something else
+            self._pick(cmd.pick)
+            return
+        if self._closing:
+            raise Unavailable(SHUTTING_DOWN)
+        if cmd.job_id not in self._loading and answer_at_once(cmd):
+            return
+        self._load(cmd.job_id).parked.append(cmd)
+
+    def _load(self, job_id: str) -> Loading:
+        loading = self._loading.get(job_id)
+        if loading is None:
+            loading = self._loading[job_id] = Loading()
+            ref, read = self.actor_ref, self.ctx.read_job
+            assert read is not None and self.ctx.read_pool is not None
+            future = self.ctx.read_pool.submit(read, job_id)
+            future.add_done_callback(
+                lambda f: tell_quietly(ref, Loaded(job_id=job_id, result=f)))  # fmt: skip
+        return loading
+
+    @handles(Loaded)
+    def _loaded(self, msg: Loaded) -> None:
+        loading = self._loading.pop(msg.job_id, Loading())
+        try:
+            doc = msg.result.result()
+        except Exception as err:  # noqa: BLE001 - any store failure: nothing can be answered
+            for cmd in loading.parked:
+                reject(cmd.reply, Unavailable(f"store unavailable: {err}"))
+            return
+        if msg.job_id in self._live:  # started meanwhile (a crash restart raced a load)
+            for cmd in loading.parked:
+                self._route(cmd)
+        elif doc is None:
+            for cmd in loading.parked:
+                answer_missing(cmd)
+        elif loading.restart or any(needs_actor(cmd) for cmd in loading.parked):
+            revived = not loading.restart
+            ref = self._start(Job.from_doc(doc), from_store=True, revived=revived)
+            if loading.restart:
+                ref.tell(Recover(job_id=msg.job_id, stimulus="restart"))
+            for cmd in loading.parked:
+                ref.tell(cmd)
+        else:
+            for cmd in loading.parked:
+                answer_stored(cmd, doc)
+
+    @handles(Registered)
+    def _registered(self, cmd: Registered) -> None:
         """Ids of live jobs, by the sets AWE lists (spec 7.5)."""
         active = [j for j, s in self._states.items() if s in ACTIVE_JOB_STATES]
         suspended = [j for j, s in self._states.items() if s == JobState.SUSPEND]
-        resolve(reply, {"registered": list(self._states), "active": active, "suspend": suspended})
+        resolve(cmd.reply, {"registered": list(self._states), "active": active,
+                            "suspend": suspended})  # fmt: skip
 
     # ---- checkout -------------------------------------------------------------------------
 
-    def checkout(
-        self,
-        client: ClientView,
-        available: int | None,
-        wait_s: float,
-        wait_token: int = 0,
-        reply: Reply | None = None,
-    ) -> None:
-        if self._suspended:
-            reject(reply, AweError(QUEUE_SUSPENDED))
+    @handles(Pick)
+    def _pick(self, pick: Pick) -> None:
+        if pick.reply is not None and pick.reply.done():
             return
-        entry = self._ready.pick(client, available)
+        if self._suspended:
+            raise AweError(QUEUE_SUSPENDED)
+        entry = self._ready.pick(pick.client, pick.available)
         if entry is not None:
-            self._lease(entry, client.id, reply)
-        elif wait_s > 0 and reply is not None:
-            self._waiters = [w for w in self._waiters if not w.reply.done()]
-            self._waiters.append(Waiter(wait_token, client, available, reply))
+            self._lease(entry.job_id, entry.wuid, pick)
+        elif pick.wait_s > 0 and pick.reply is not None:
+            self._waiters[pick.wait_token] = pick
         else:
-            reject(reply, AweError(NO_WORK))
+            raise AweError(NO_WORK)
 
-    def cancel_wait(self, token: int, reply: Reply | None = None) -> None:
-        """The handler's long poll ran out; True when the waiter was still waiting."""
-        before = len(self._waiters)
-        self._waiters = [w for w in self._waiters if w.token != token]
-        resolve(reply, len(self._waiters) < before)
+    def _lease(self, job_id: str, wuid: str, pick: Pick) -> None:
+        lease = Lease(job_id=job_id, wuid=wuid, client=pick.client.id, at=now(), pick=pick,
+                      stimulus=pick.stimulus)  # fmt: skip
+        self._route(lease)
+
+    @handles(CancelWait)
+    def _cancel_wait(self, cmd: CancelWait) -> None:
+        """The handler's long poll ran out; True when the checkout was still waiting."""
+        resolve(cmd.reply, self._waiters.pop(cmd.wait_token, None) is not None)
+
+    @handles(DropWaiter)
+    def _drop_waiter(self, cmd: DropWaiter) -> None:
+        for token, pick in list(self._waiters.items()):
+            if pick.client.id == cmd.client_id:
+                del self._waiters[token]
+                reject(pick.reply, AweError(NO_WORK))
 
     def _serve_waiters(self) -> None:
-        for waiter in list(self._waiters):
-            if waiter.reply.done():
-                self._waiters.remove(waiter)
+        for token, pick in list(self._waiters.items()):
+            if pick.reply is None or pick.reply.done():
+                del self._waiters[token]
                 continue
-            entry = self._ready.pick(waiter.client, waiter.available)
+            entry = self._ready.pick(pick.client, pick.available)
             if entry is None:
                 continue
-            self._waiters.remove(waiter)
-            self._lease(entry, waiter.client.id, waiter.reply)
+            del self._waiters[token]
+            self._lease(entry.job_id, entry.wuid, pick)
             if not len(self._ready):
                 break
 
-    def _lease(self, entry: ReadyEntry, client_id: str, reply: Reply | None) -> None:
-        at = now()
-        self._leases[entry.wuid] = client_id
-        self.ctx.registry.leased.defer(client_id, entry.wuid)
-        proxy = self._jobs.get(entry.job_id)
-        if proxy is not None:
-            proxy.checkout.defer(entry.wuid, client_id, at)
-        resolve(reply, {**entry.view, "state": "checkout", "client": client_id,
-                        "checkout_time": at})  # fmt: skip
-        log.info("checkout %s -> client %s", entry.wuid, client_id)
-
-    def leased(self, wuid: str, client_id: str) -> None:
-        """A JobActor re-attached `wuid` to a re-registered client."""
-        self._ready.remove(wuid)
-        self._orphans.pop(wuid, None)
-        self._leases[wuid] = client_id
-
-    def lease_ended(self, wuid: str) -> None:
-        self._leases.pop(wuid, None)
-
-    def close(self, reply: Reply | None = None) -> None:
+    @handles(CloseQueue)
+    def _close(self, cmd: CloseQueue) -> None:
         """The server is stopping: hand out nothing more, and answer every waiting checkout."""
-        self._suspended = True
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            reject(waiter.reply, AweError(QUEUE_SUSPENDED))
-        resolve(reply, len(waiters))
+        self._suspended = self._closing = True
+        waiters, self._waiters = list(self._waiters.values()), {}
+        for pick in waiters:
+            reject(pick.reply, AweError(QUEUE_SUSPENDED))
+        resolve(cmd.reply, len(waiters))
 
-    def suspend_queue(self, suspended: bool, reply: Reply | None = None) -> None:
-        self._suspended = suspended
-        resolve(reply, "work queue suspended" if suspended else "work queue resumed")
-        if not suspended:
+    @handles(SuspendQueue)
+    def _suspend_queue(self, cmd: SuspendQueue) -> None:
+        self._suspended = cmd.suspended
+        resolve(cmd.reply, "work queue suspended" if cmd.suspended else "work queue resumed")
+        if not cmd.suspended:
             self._serve_waiters()
 
-    # ---- clients --------------------------------------------------------------------------
+    # ---- time -----------------------------------------------------------------------------
 
-    def release_client(self, client_id: str, wuids: list[str]) -> None:
-        """A lost, suspended or deleted client: its workunits go back to the queue."""
-        for wuid in wuids:
-            self._leases.pop(wuid, None)
-            self._orphans.pop(wuid, None)
-            proxy = self._jobs.get(wuid.split("_", 1)[0])
-            if proxy is not None:
-                proxy.release.defer(wuid, client_id)
-        # its waiting checkout ends now; the next one hears why from the registry
-        for waiter in [w for w in self._waiters if w.client.id == client_id]:
-            self._waiters.remove(waiter)
-            reject(waiter.reply, AweError(NO_WORK))
+    @handles(WakeAt)
+    def _wake_at(self, msg: WakeAt) -> None:
+        due = self._wake.get(msg.job_id)
+        self._wake[msg.job_id] = msg.at if due is None else min(due, msg.at)
 
-    def reattach(self, client_id: str, wuids: list[str], at: str) -> None:
-        for wuid in wuids:
-            proxy = self._jobs.get(wuid.split("_", 1)[0])
-            if proxy is None:
-                self.ctx.registry.discard.defer(client_id, wuid)
-                continue
-            proxy.reattach.defer(wuid, client_id, at)
-
-    def await_reattach(self, leases: dict[str, str]) -> None:
-        """Leases found in the store at start-up wait a client timeout for their worker."""
-        deadline = parse_time(now()).timestamp() + self._client_timeout_s
-        for wuid, client_id in leases.items():
-            self._leases[wuid] = client_id
-            self._orphans[wuid] = (client_id, str(deadline))
-
-    def sweep(self, at: str) -> None:
-        """Release leases whose worker never came back after a restart."""
-        moment = parse_time(at).timestamp()
-        expired = [w for w, (_, deadline) in self._orphans.items() if float(deadline) <= moment]
-        for wuid in expired:
-            client_id, _ = self._orphans.pop(wuid)
-            log.info("workunit %s: client %s did not re-attach, requeued", wuid, client_id)
-            self.release_client(client_id, [wuid])
+    @handles(Sweep)
+    def _sweep(self, cmd: Sweep) -> None:
+        """Tick every job whose time came (leases left by a restart, a retried retirement);
+        answered once they all handled it."""
+        moment = parse_time(cmd.at).timestamp()
+        ticked: list[Any] = []
+        for job_id, due in list(self._wake.items()):
+            if due <= moment:
+                del self._wake[job_id]
+                ticked.append(new_reply())
+                self._route(Tick(job_id=job_id, at=cmd.at, stimulus=cmd.stimulus or "sweep",
+                                 reply=ticked[-1]))  # fmt: skip
+        gather(ticked, lambda _: resolve(cmd.reply))
 
     # ---- introspection --------------------------------------------------------------------
 
-    def status(self, reply: Reply | None = None) -> None:
+    @handles(QueueStatus)
+    def _status(self, cmd: QueueStatus) -> None:
+        """Counts of the queue; the registry adds the leases it follows, and answers."""
         states = list(self._states.values())
-        resolve(reply, {
+        status = {
             "queue_status": "suspended" if self._suspended else "running",
             "jobs": {
                 "total": len(states),
                 "active": sum(1 for s in states if s in ACTIVE_JOB_STATES),
                 "suspended": sum(1 for s in states if s == JobState.SUSPEND),
             },
-            "workunits": {"queuing": len(self._ready), "checkout": len(self._leases)},
+            "workunits": {"queuing": len(self._ready), "checkout": 0},
             "waiting_checkouts": len(self._waiters),
-        })  # fmt: skip
+        }
+        self.ctx.registry.tell(FillStatus(status=status, reply=cmd.reply, stimulus=cmd.stimulus))

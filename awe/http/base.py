@@ -10,6 +10,7 @@ import asyncio
 import base64
 import json
 import logging
+import secrets
 import socket
 import traceback
 from dataclasses import dataclass, field
@@ -20,10 +21,13 @@ import tornado.ioloop
 import tornado.iostream
 import tornado.web
 
-from awe.actors.base import ask
+from awe.actors.base import ask, new_reply
+from awe.actors.messages import QueueStatus
 from awe.config import ServerConfig
 from awe.errors import AweError, TooLarge, Unauthorized, Unavailable
 from awe.events import EventBus
+from awe.model.access import Caller
+from awe.model.access import check_acl as acl_allows
 from awe.model.jsontext import INT64_MAX
 from awe.store.base import Store, StoreUnavailable
 
@@ -36,15 +40,21 @@ LINGER_S = 10.0  # after an early 413, how long the unwanted body is drained bef
 
 @dataclass
 class Services:
-    """What handlers reach (through `initialize`): config, actor proxies, the store's reader."""
+    """What handlers reach (through `initialize`): config, actor refs, the store's reader, and
+    the server's one event bus (every state change, with its stimulus; see awe/events.py)."""
 
     config: ServerConfig
-    queue: Any
-    registry: Any
+    queue: Any  # pykka ActorRef of the QueueActor: ask it with typed commands
+    registry: Any  # pykka ActorRef of the ClientRegistryActor
     store: Store
     executor: Any  # runs blocking store reads off the IOLoop
     snapshots: Any = None  # the store's one writer: full deletion and imports go through it
     events: EventBus = field(default_factory=EventBus)  # every state change, for streams/metrics
+
+
+def new_request_id() -> str:
+    """The stimulus of everything a request causes; sent back as `X-Request-Id`."""
+    return f"req-{secrets.token_hex(6)}"
 
 
 @tornado.web.stream_request_body
@@ -63,10 +73,14 @@ class APIHandler(tornado.web.RequestHandler):
     # ---- response -------------------------------------------------------------------------
 
     def set_default_headers(self) -> None:
+        if not hasattr(self, "request_id"):
+            self.request_id = new_request_id()
+        self.set_header("X-Request-Id", self.request_id)
         self.set_header("Content-Type", "application/json")
         self.set_header("Access-Control-Allow-Origin", "*")
         self.set_header("Access-Control-Allow-Methods", "POST, GET, PUT, DELETE, OPTIONS")
         self.set_header("Access-Control-Allow-Headers", "Authorization, Datatoken")
+        self.set_header("Access-Control-Expose-Headers", "X-Request-Id")
 
     def reply(self, data: Any, status: int = 200, error: list[str] | None = None, **extra: Any):
         """Write the envelope `{"status", "data", "error", ...}` (spec 8.1)."""
@@ -95,7 +109,8 @@ class APIHandler(tornado.web.RequestHandler):
         elif isinstance(exc, tornado.web.HTTPError):
             status, message = exc.status_code, exc.log_message or self._reason
         else:
-            status, message = 500, f"internal error: {exc!r}"
+            status = 500
+            message = f"internal error (request {self.request_id}); it is in the server log"
         self.clear_header("Content-Disposition")
         self.set_header("Content-Type", "application/json")
         self.reply(None, status=status, error=[message])
@@ -104,7 +119,8 @@ class APIHandler(tornado.web.RequestHandler):
         if isinstance(value, AweError | StoreUnavailable | tornado.web.HTTPError):
             log.info("%s %s -> %s", self.request.method, self.request.uri, value)
         else:
-            log.error("%s %s failed:\n%s", self.request.method, self.request.uri,
+            log.error("%s %s failed (request %s):\n%s", self.request.method, self.request.path,
+                      self.request_id,
                       "".join(traceback.format_exception(typ, value, tb)))  # fmt: skip
 
     def options(self, *args: Any) -> None:
@@ -230,8 +246,14 @@ class APIHandler(tornado.web.RequestHandler):
         except tornado.httputil.HTTPInputError as err:
             raise AweError(f"invalid request body: {err}") from None
 
-    async def ask(self, method: Any, *args: Any, **kwargs: Any) -> Any:
-        return await ask(method, *args, **kwargs)
+    async def ask(self, target: Any, command_type: type, /, **fields: Any) -> Any:
+        """Ask an actor (an ActorRef in `services`) with a typed command of this request.
+
+        The command carries the request id as its stimulus; past `api.ask_timeout_s` the
+        answer is a JSON 504.
+        """
+        command = command_type(stimulus=self.request_id, reply=new_reply(), **fields)
+        return await ask(target, command, self.config.api.ask_timeout_s)
 
     async def read_store(self, fn: Any, *args: Any) -> Any:
         """A blocking store read, run on the executor so the IOLoop stays free."""
@@ -273,14 +295,12 @@ class APIHandler(tornado.web.RequestHandler):
         return user
 
     def check_acl(self, doc: dict[str, Any], right: str) -> None:
+        acl_allows(doc.get("acl") or {}, self.caller(right), right)
+
+    def caller(self, right: str) -> Caller:
+        """Who asks, once anonymous callers are allowed `right`; the job's actor checks its ACL."""
         user = self.require(right)
-        acl = doc.get("acl") or {}
-        allowed = acl.get(right) or []
-        if not acl or self.is_admin(user) or acl.get("owner") == user or user in allowed:
-            return
-        if right == "read" and PUBLIC in allowed:
-            return
-        raise Unauthorized("User Unauthorized")
+        return Caller(user, self.is_admin(user))
 
     def cg_token(self) -> str | None:
         header = self.request.headers.get("Authorization", "")
@@ -343,7 +363,7 @@ class ResourceHandler(APIHandler):
     async def get(self, *args: Any) -> None:
         from awe import __version__
 
-        status = await self.ask(self.services.queue.status)
+        status = await self.ask(self.services.queue, QueueStatus)
         self.finish(
             {
                 "resources": ["job", "work", "client", "queue", "metrics"],

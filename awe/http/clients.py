@@ -2,6 +2,14 @@
 
 from __future__ import annotations
 
+from awe.actors.messages import (
+    ControlAllClients,
+    ControlClient,
+    GetClient,
+    Heartbeat,
+    ListClients,
+    RegisterClient,
+)
 from awe.errors import AweError, NotImplementedOp
 from awe.http.base import APIHandler, UploadHandler, smaller_cap
 from awe.model import jsontext
@@ -19,18 +27,18 @@ class ClientsHandler(UploadHandler):
         except ValueError as err:
             raise AweError(f"Error in registering new client:{err}") from None
         registry = self.services.registry
-        self.reply(await self.ask(registry.register, profile, self.cg_token()))
+        self.reply(await self.ask(registry, RegisterClient, profile=profile, token=self.cg_token()))
 
     async def get(self) -> None:
         self.require("read")
-        self.reply(await self.ask(self.services.registry.list, self.flag("busy")))
+        self.reply(await self.ask(self.services.registry, ListClients, busy=self.flag("busy")))
 
     async def put(self) -> None:
         self.require("write")
         ops = [op for op in ("suspendall", "resumeall") if self.flag(op)]
         if not ops:
             raise NotImplementedOp()
-        self.reply(await self.ask(self.services.registry.control_all, ops[0]))
+        self.reply(await self.ask(self.services.registry, ControlAllClients, op=ops[0]))
 
     async def delete(self) -> None:
         raise NotImplementedOp()
@@ -40,21 +48,24 @@ class ClientHandler(APIHandler):
     async def get(self, client_id: str) -> None:
         registry = self.services.registry
         if self.flag("heartbeat"):
-            self.reply(await self.ask(registry.heartbeat, client_id, self.cg_token()))
+            self.reply(await self.ask(registry, Heartbeat, client_id=client_id,
+                                      token=self.cg_token()))  # fmt: skip
         else:
             self.require("read")
-            self.reply(await self.ask(registry.get, client_id))
+            self.reply(await self.ask(registry, GetClient, client_id=client_id))
 
     async def put(self, client_id: str) -> None:
         self.require("write")
         ops = [op for op in ("suspend", "resume") if self.flag(op)]
         if not ops:
             raise NotImplementedOp()
-        self.reply(await self.ask(self.services.registry.control, client_id, ops[0]))
+        registry = self.services.registry
+        self.reply(await self.ask(registry, ControlClient, client_id=client_id, op=ops[0]))
 
     async def delete(self, client_id: str) -> None:
         self.require("delete")
-        self.reply(await self.ask(self.services.registry.control, client_id, "delete"))
+        registry = self.services.registry
+        self.reply(await self.ask(registry, ControlClient, client_id=client_id, op="delete"))
 
 
 routes = [

@@ -10,7 +10,8 @@ from typing import Any
 
 import tornado.ioloop
 
-from awe.errors import AweError, NotFound, NotImplementedOp
+from awe.actors.messages import GetJob, Insert, OperateJob, Purge, Registered, SubmitJob
+from awe.errors import AweError, NotImplementedOp
 from awe.http.base import APIHandler, UploadHandler, decode_arg, smaller_cap
 from awe.model import compat, expiration
 from awe.model.compat import parse_submission
@@ -68,14 +69,16 @@ class JobsHandler(UploadHandler):
         )  # fmt: skip
         loop = tornado.ioloop.IOLoop.current()  # a 16 MiB script must not stall other requests
         job = await loop.run_in_executor(self.services.executor, parse)
-        self.reply(await self.ask(self.services.queue.submit, job))
+        self.reply(await self.ask(self.services.queue, SubmitJob, job=job))
 
     async def _import(self, raw: bytes, owner: str) -> dict[str, Any]:
         """AWE v0.9.30's `import`: a finished job's document is stored, not run."""
         convert = functools.partial(import_document, raw, owner=owner, now=now())
         loop = tornado.ioloop.IOLoop.current()
         doc = await loop.run_in_executor(self.services.executor, convert)
-        return public_job(await self.ask(self.services.snapshots.insert, doc), registered=False)
+        return public_job(
+            await self.ask(self.services.snapshots, Insert, doc=doc), registered=False
+        )
 
     async def get(self) -> None:
         user = self.require("read")
@@ -98,7 +101,7 @@ class JobsHandler(UploadHandler):
             query.filters = self._filters()
             query.date_start = self._date("date_start")
             query.date_end = self._date("date_end")
-        live = await self.ask(self.services.queue.registered)
+        live = await self.ask(self.services.queue, Registered)
         for flag in ("active", "suspend", "registered"):
             if self.flag(flag):
                 allowed = set(live[flag])
@@ -144,13 +147,14 @@ class JobsHandler(UploadHandler):
             raise AweError(str(err)) from None
 
     async def put(self) -> None:
-        self.require("write")
+        caller = self.caller("write")
         if not self.flag("resumeall"):
             raise NotImplementedOp()
-        live = await self.ask(self.services.queue.registered)
+        queue = self.services.queue
+        live = await self.ask(queue, Registered)
         results = await asyncio.gather(
             *(
-                self.ask(self.services.queue.operate, j, "resume", None, None)
+                self.ask(queue, OperateJob, job_id=j, op="resume", caller=caller)
                 for j in live["suspend"]
             ),
             return_exceptions=True,
@@ -159,60 +163,51 @@ class JobsHandler(UploadHandler):
         self.reply(f"{resumed} suspended jobs resumed")
 
     async def delete(self) -> None:
-        self.require("delete")
+        caller = self.caller("delete")
         queue = self.services.queue
         if self.flag("suspend"):
-            live = await self.ask(queue.registered)
-            targets = [(j, None) for j in live["suspend"]]
+            live = await self.ask(queue, Registered)
+            targets = live["suspend"]
             label = "suspended"
         elif self.flag("zombie"):
-            live = await self.ask(queue.registered)
+            live = await self.ask(queue, Registered)
             query = JobQuery(
                 filters={"state": ["queued", "in-progress"]},
                 exclude_ids=live["registered"],
                 limit=0,
             )
             docs, _ = await self.read_store(self.services.store.find_jobs, query)
-            targets = [(doc["id"], doc) for doc in docs]
+            targets = [doc["id"] for doc in docs]
             label = "zombie"
         else:
             raise NotImplementedOp()
         results = await asyncio.gather(
-            *(self.ask(queue.operate, j, "delete", None, doc) for j, doc in targets),
+            *(
+                self.ask(queue, OperateJob, job_id=j, op="delete", caller=caller, right="delete")
+                for j in targets
+            ),
             return_exceptions=True,
         )
         done = [
-            j
-            for (j, _), r in zip(targets, results, strict=True)
-            if not isinstance(r, BaseException)
+            j for j, r in zip(targets, results, strict=True) if not isinstance(r, BaseException)
         ]
         if self.flag("full"):
             for job_id in done:
-                await self.ask(self.services.snapshots.purge, job_id)
+                await self.ask(self.services.snapshots, Purge, job_id=job_id)
         self.reply(f"deleted {len(done)} {label} jobs")
 
 
 class JobHandler(APIHandler):
-    """`/job/{id}`: show, operate, delete."""
-
-    async def _stored(self, job_id: str) -> dict[str, Any] | None:
-        return await self.read_store(self.services.store.get_job, job_id)
+    """`/job/{id}`: show (`?perf`, `?history`), operate, delete."""
 
     async def get(self, job_id: str) -> None:
-        live = await self.ask(self.services.queue.route, job_id, "get")
-        if live is None:
-            stored = await self._stored(job_id)
-            if stored is None:
-                raise AweError(f"job not found:{job_id}")
-            self.check_acl(stored, "read")
-            doc = public_job(stored, registered=False)
-        else:
-            doc, acl = live
-            self.check_acl({"acl": acl}, "read")
-        if self.flag("perf"):
-            self.reply(await self._perf(doc))
+        view, acl = await self.ask(self.services.queue, GetJob, job_id=job_id,
+                                   history=self.flag("history"))  # fmt: skip
+        self.check_acl({"acl": acl}, "read")
+        if self.flag("perf") and not self.flag("history"):
+            self.reply(await self._perf(view))
             return
-        self.reply(doc)
+        self.reply(view)
 
     async def _perf(self, doc: dict[str, Any]) -> dict[str, Any]:
         """AWE's JobPerf (spec 9.1) from the job's own dates and the workers' perf reports."""
@@ -227,12 +222,9 @@ class JobHandler(APIHandler):
 
     async def put(self, job_id: str) -> None:
         op, arg = self._operation(job_id)
-        stored = await self._stored(job_id)
-        if stored is not None:
-            self.check_acl(stored, "write")
-        else:
-            self.require("write")
-        answer = await self.ask(self.services.queue.operate, job_id, op, arg, stored)
+        caller = self.caller("write")
+        answer = await self.ask(self.services.queue, OperateJob, job_id=job_id, op=op, arg=arg,
+                                caller=caller)  # fmt: skip
         self.reply(answer)
 
     def _operation(self, job_id: str) -> tuple[str, Any]:
@@ -267,23 +259,12 @@ class JobHandler(APIHandler):
         return op, arg
 
     async def delete(self, job_id: str) -> None:
-        stored = await self._stored(job_id)
-        if stored is None:
-            live = await self.ask(self.services.queue.route, job_id, "get")
-            if live is None:
-                raise NotFound("Not Found")
-            self.check_acl({"acl": live[1]}, "delete")
-        else:
-            self.check_acl(stored, "delete")
-        if self.flag("suspend") and (stored or {}).get("state") != "suspend":
-            raise AweError(f"job {job_id} is not suspended: nothing deleted")
-        full = self.flag("full")
-        if full and (stored or {}).get("state") == "deleted":
-            answer = f"job deleted: {job_id}"  # only its document is left to remove
-        else:
-            answer = await self.ask(self.services.queue.operate, job_id, "delete", None, stored)
-        if full:  # AWE v0.9.30: the document goes too, with its workunits and reports
-            await self.ask(self.services.snapshots.purge, job_id)
+        caller = self.caller("delete")
+        options = {"only_suspended": self.flag("suspend"), "full": self.flag("full")}
+        answer = await self.ask(self.services.queue, OperateJob, job_id=job_id, op="delete",
+                                arg=options, caller=caller, right="delete")  # fmt: skip
+        if options["full"]:  # AWE v0.9.30: the document goes too, with its workunits and reports
+            await self.ask(self.services.snapshots, Purge, job_id=job_id)
         self.reply(answer)
 
 

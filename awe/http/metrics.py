@@ -17,6 +17,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from tornado.ioloop import IOLoop, PeriodicCallback
 
 from awe import metrics
+from awe.actors.messages import ListClients, QueueStatus
 from awe.events import EventBus
 from awe.http.base import APIHandler
 
@@ -117,8 +118,8 @@ class MetricsHandler(APIHandler):
 
     async def get(self) -> None:
         started = time.perf_counter()
-        status = await self.ask(self.services.queue.status)
-        clients = await self.ask(self.services.registry.list)
+        status = await self.ask(self.services.queue, QueueStatus)
+        clients = await self.ask(self.services.registry, ListClients)
         families = live_gauges(status, clients)
         scrape = GaugeMetricFamily("awe_scrape_seconds", "Time to read the live state")
         scrape.add_metric([], time.perf_counter() - started)

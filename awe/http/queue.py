@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from awe.actors.messages import JobOverview, ListClients, QueueStatus, Registered, SuspendQueue
 from awe.errors import NotImplementedOp, Unauthorized
 from awe.http.base import APIHandler
 from awe.model import compat
@@ -16,9 +17,9 @@ class QueueHandler(APIHandler):
         """AWE's queue status: plain text (what `awe_qstat.pl` prints) or, with `?json`, counts."""
         self.require("read")
         status = compat.queue_status(
-            await self.ask(self.services.queue.status),
+            await self.ask(self.services.queue, QueueStatus),
             await live_overviews(self),
-            await self.ask(self.services.registry.list),
+            await self.ask(self.services.registry, ListClients),
         )
         self.reply(status if self.flag("json") else compat.queue_text(status, now()))
 
@@ -28,7 +29,7 @@ class QueueHandler(APIHandler):
             raise Unauthorized("User Unauthorized")
         if self.flag("suspend") or self.flag("resume"):
             queue = self.services.queue
-            self.reply(await self.ask(queue.suspend_queue, self.flag("suspend")))
+            self.reply(await self.ask(queue, SuspendQueue, suspended=self.flag("suspend")))
         else:
             raise NotImplementedOp()
 
@@ -36,9 +37,12 @@ class QueueHandler(APIHandler):
 async def live_overviews(handler: APIHandler, workunits: bool = False) -> list[dict[str, Any]]:
     """Every live job's overview (`JobActor.overview`), asked of all of them at once."""
     queue = handler.services.queue
-    live = await handler.ask(queue.registered)
+    live = await handler.ask(queue, Registered)
     answers = await asyncio.gather(
-        *(handler.ask(queue.route, job_id, "overview", workunits) for job_id in live["registered"])
+        *(
+            handler.ask(queue, JobOverview, job_id=job_id, workunits=workunits)
+            for job_id in live["registered"]
+        )
     )
     return [answer for answer in answers if answer is not None]  # None: it just left the queue
 

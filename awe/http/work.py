@@ -7,14 +7,21 @@ import itertools
 import json
 from typing import Any
 
-from awe.actors.base import new_reply
-from awe.errors import NO_WORK, AweError, NotFound, Unauthorized
+from pykka import ActorDeadError
+
+from awe.actors.base import SHUTTING_DOWN, new_reply
+from awe.actors.messages import (
+    CancelWait,
+    Checkout,
+    GetSecret,
+    GetWorkunit,
+    ReportWork,
+)
+from awe.errors import NO_WORK, AweError, Timeout, Unauthorized, Unavailable
 from awe.http.base import APIHandler, UploadHandler, smaller_cap
 from awe.http.queue import live_overviews
 from awe.model import compat, jsontext
 from awe.model.ids import split_work_id
-from awe.model.job import Job
-from awe.model.lifecycle import find_unit, workunit_view
 from awe.store.base import Report
 
 REPORT_FILES = ("stdout", "stderr", "worknotes", "perf", "outputs")
@@ -67,21 +74,32 @@ class WorkListHandler(APIHandler):
         return True
 
     async def _checkout(self, client_id: str, available: int | None, wait_s: float) -> Any:
-        registry = self.services.registry
+        """Through the registry (is the client known, not suspended?) to the queue's pick."""
+        registry, deadline = self.services.registry, self.config.api.ask_timeout_s
         token = next(_wait_tokens)
-        reply = new_reply()
-        registry.checkout.defer(client_id, self.cg_token(), available, wait_s, token, reply=reply)
-        waiting = asyncio.wrap_future(reply)
-        if wait_s <= 0:
-            return await waiting
+        command = Checkout(client_id=client_id, token=self.cg_token(), available=available,
+                           wait_s=wait_s, wait_token=token, stimulus=self.request_id,
+                           reply=new_reply())  # fmt: skip
         try:
-            return await asyncio.wait_for(asyncio.shield(waiting), timeout=wait_s)
+            registry.tell(command)
+        except ActorDeadError as err:
+            raise Unavailable(SHUTTING_DOWN) from err
+        waiting = asyncio.wrap_future(command.reply)
+        try:
+            if wait_s > 0:
+                try:
+                    return await asyncio.wait_for(asyncio.shield(waiting), timeout=wait_s)
+                except TimeoutError:
+                    # Through the registry, so the cancel reaches the queue after the checkout.
+                    if await self.ask(registry, CancelWait, wait_token=token):
+                        raise AweError(NO_WORK) from None
+                    # picked meanwhile: its lease is being made durable, the answer comes
+            return await asyncio.wait_for(waiting, timeout=deadline)
         except TimeoutError:
-            # Through the registry, so the cancel reaches the queue after the checkout did.
-            await self.ask(registry.cancel_wait, token)
-            if reply.done():
-                return await waiting
-            raise AweError(NO_WORK) from None
+            raise Timeout(
+                f"no answer within {deadline:g} s (request {self.request_id}); "
+                "it may still take effect"
+            ) from None
 
 
 class WorkHandler(UploadHandler):
@@ -107,15 +125,7 @@ class WorkHandler(UploadHandler):
     async def _view(self, wuid: str) -> dict[str, Any]:
         self.require("read")
         job_id, _, _ = split_work_id(wuid)
-        view = await self.ask(self.services.queue.route, job_id, "workunit", wuid)
-        if view is not None:
-            return view
-        doc = await self.read_store(self.services.store.get_job, job_id)
-        if doc is None:
-            raise AweError(f"job not found:{job_id}")
-        job = Job.from_doc(doc)
-        task, unit = find_unit(job, wuid)
-        return workunit_view(job, task, unit)
+        return await self.ask(self.services.queue, GetWorkunit, job_id=job_id, wuid=wuid)
 
     async def _report_file(self, wuid: str, name: str) -> None:
         self.require("read")
@@ -131,8 +141,8 @@ class WorkHandler(UploadHandler):
         client_id = self.arg("client")
         if not client_id:
             raise AweError(NEED_CLIENT)
-        registry = self.services.registry
-        value = await self.ask(registry.secret, client_id, self.cg_token(), wuid, kind)
+        value = await self.ask(self.services.registry, GetSecret, client_id=client_id,
+                               token=self.cg_token(), wuid=wuid, kind=kind)  # fmt: skip
         if value is None:
             raise AweError(f"error in getting token for job {wuid}")
         header = "Datatoken" if kind == "datatoken" else "Privateenv"
@@ -158,22 +168,10 @@ class WorkHandler(UploadHandler):
             _check_outputs(self.file("outputs"))
             notes = (self.file("notes") or b"").decode(errors="replace")[-4096:]
         answer = await self.ask(
-            self.services.registry.report,
-            client_id, self.cg_token(), wuid, status, computetime, notes, reports,
+            self.services.registry, ReportWork, client_id=client_id, token=self.cg_token(),
+            wuid=wuid, status=status, computetime=computetime, notes=notes, reports=tuple(reports),
         )  # fmt: skip
-        if answer is None:  # the job is not live: a late report is "ok" only if the unit exists
-            await self._stored_unit(job_id, wuid)
         self.reply("ok" if answer is None else answer)
-
-    async def _stored_unit(self, job_id: str, wuid: str) -> None:
-        """404 unless the store holds the job and that workunit (a report for nothing is not ok)."""
-        doc = await self.read_store(self.services.store.get_job, job_id)
-        if doc is None:
-            raise NotFound(f"no workunit found with id {wuid}")
-        try:
-            find_unit(Job.from_doc(doc), wuid)
-        except AweError:
-            raise NotFound(f"no workunit found with id {wuid}") from None
 
 
 def _check_outputs(content: bytes | None) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from awe.errors import AweError
 from awe.model.matching import ClientView
-from awe.model.times import ZERO_TIME, parse_time
+from awe.model.times import ZERO_TIME, format_time, parse_time
 
 GROUP_NAME = re.compile(r"^[A-Za-z0-9_.\-]+$")
 
@@ -42,6 +42,8 @@ class Client:
     total_checkout: int = 0
     total_completed: int = 0
     total_failed: int = 0
+    # the registry's view of the leases this client holds, derived from the lease changes
+    # job actors announce (awe.model.registry); a profile's claim at registration until then
     current_work: dict[str, bool] = field(default_factory=dict)
     skip_work: list[str] = field(default_factory=list)
     consecutive_failures: int = 0
@@ -104,6 +106,18 @@ def _text(profile: dict[str, Any], key: str) -> str:
     return value
 
 
+def _time(text: str, key: str) -> str:
+    """A time from a profile, normalised to the stored form; refused when it is not one."""
+    if text == ZERO_TIME:
+        return text
+    try:
+        return format_time(parse_time(text))
+    except (ValueError, OverflowError):
+        raise AweError(
+            f"Error in registering new client:{key} must be an RFC 3339 time, got {text!r}"
+        ) from None
+
+
 def client_from_profile(profile: Any, now: str) -> Client:
     """A client from the `profile` a worker registers with (new id unless it carries one)."""
     if not isinstance(profile, dict):
@@ -124,7 +138,7 @@ def client_from_profile(profile: Any, now: str) -> Client:
     cores = profile.get("cores") or 0
     if not isinstance(cores, int):
         raise AweError("Error in registering new client:cores must be an integer")
-    regtime = _text(profile, "regtime") or ZERO_TIME
+    regtime = _time(_text(profile, "regtime") or ZERO_TIME, "regtime")
     counters = {
         k: profile.get(k) or 0 for k in ("total_checkout", "total_completed", "total_failed")
     }
@@ -151,17 +165,12 @@ def client_from_profile(profile: Any, now: str) -> Client:
     )
 
 
-def record_report(client: Client, wuid: str, status: str, applied: bool, max_failures: int) -> bool:
-    """Update counters for a report; True when the client must now be suspended (spec 4.5)."""
-    client.current_work.pop(wuid, None)
-    if client.status == ClientStatus.BUSY and not client.current_work:
-        client.status = ClientStatus.IDLE
-    if not applied:
-        return False
-    if status == "done":
+def record_outcome(client: Client, wuid: str, outcome: str, max_failures: int) -> bool:
+    """Count a finished lease (spec 4.5); True when the client must now be suspended."""
+    if outcome == "done":
         client.total_completed += 1
         client.consecutive_failures = 0
-    elif status == "fail":
+    elif outcome == "fail":
         client.total_failed += 1
         client.consecutive_failures += 1
         if wuid not in client.skip_work:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from awe.model.history import HISTORY_SIZE
 from awe.model.ids import work_id
 from awe.model.times import ZERO_TIME
 
@@ -195,6 +196,10 @@ class Job:
     lastfailed: str = ""
     resumed: int = 0
     acl: dict[str, Any] = field(default_factory=dict)
+    # the last HISTORY_SIZE events of the job, oldest first, as rows (awe.model.history); the
+    # store keeps them apart from the document, like workunits; `history_count` numbers them
+    history: list[list[Any]] = field(default_factory=list)
+    history_count: int = 0
     expiration: str = ZERO_TIME  # v0.9.30: when a finished job is removed (zero: never)
     # tasks by id, built on first use: every report and enqueue looks tasks up, and a scan of
     # the list made a job of 10,000 tasks quadratic (issue 9)
@@ -211,9 +216,10 @@ class Job:
     def priority(self) -> int:
         return int(self.info.get("priority", 1))
 
-    def to_doc(self, workunits: bool = True) -> dict[str, Any]:
-        """The whole job; `workunits=False` leaves them out (the store keeps them apart)."""
-        return {
+    def to_doc(self, workunits: bool = True, history: bool = True) -> dict[str, Any]:
+        """The whole job; `workunits=False`, `history=False` leave those out (the store keeps
+        them apart)."""
+        doc = {
             "id": self.id,
             "jid": self.jid,
             "info": copy.deepcopy(self.info),
@@ -225,8 +231,12 @@ class Job:
             "lastfailed": self.lastfailed,
             "resumed": self.resumed,
             "acl": copy.deepcopy(self.acl),
+            "history_count": self.history_count,
             "expiration": self.expiration,
         }
+        if history:
+            doc["history"] = list(self.history)  # rows are never changed once made
+        return doc
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Job:
@@ -242,13 +252,26 @@ class Job:
             lastfailed=doc.get("lastfailed", ""),
             resumed=doc.get("resumed", 0),
             acl=copy.deepcopy(doc.get("acl") or {}),
+            history=list(doc.get("history") or []),
+            history_count=doc.get("history_count") or len(doc.get("history") or []),
             expiration=doc.get("expiration") or ZERO_TIME,
         )
 
+    def remember(self, rows: list[list[Any]]) -> None:
+        """Keep events (as history rows) in the job's history, which holds the last HISTORY_SIZE."""
+        self.history.extend(rows)
+        self.history_count += len(rows)
+        if len(self.history) > HISTORY_SIZE:
+            del self.history[: len(self.history) - HISTORY_SIZE]
+
 
 def public_job(doc: dict[str, Any], registered: bool) -> dict[str, Any]:
-    """A stored job document as users see it: secrets and ACL removed, `registered` set."""
-    out = {k: v for k, v in doc.items() if k != "acl"}
+    """A stored job document as users see it: secrets and ACL removed, `registered` set.
+
+    The history is left out too: `GET /job/{id}?history` serves it (it would weigh down every
+    listing).
+    """
+    out = {k: v for k, v in doc.items() if k not in ("acl", "history", "history_count")}
     out["info"] = public_info(doc.get("info") or {})
     out["tasks"] = [
         {**t, "cmd": public_cmd(t.get("cmd") or {}), **{k: sized(t.get(k)) for k in IO_LISTS}}

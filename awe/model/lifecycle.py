@@ -1,8 +1,10 @@
 """What happens to a job's work: admit, enqueue, checkout, report, release, reattach, suspend.
 
-Pure functions on a `Job`. Each changes the job in place and records what the rest of the
-server must do in an `Effects` (offer workunits to the queue, withdraw them, tell a worker to
-discard one); the JobActor performs those effects. No threads, no I/O here.
+Pure functions on a `Job`. Each checks what it needs first, then changes the job in place,
+only through the transition tables (`awe.model.transitions`), and records in an `Effects`
+what the rest of the server must do (offer workunits to the queue, withdraw them, announce
+lease changes) and every state change it made; the JobActor performs those effects. No threads,
+no I/O here.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from awe.errors import AweError, NotFound
 from awe.model import expiration, split, updates
+from awe.model.effects import Change, Effects
 from awe.model.ids import task_id
 from awe.model.job import (
     ACTIVE_JOB_STATES,
@@ -28,7 +31,9 @@ from awe.model.job import (
     sized,
 )
 from awe.model.times import ZERO_TIME
-from awe.model.transitions import job_next, task_next, work_next
+from awe.model.transitions import can_move_unit, move_job, move_task, move_unit
+
+__all__ = ["Change", "Effects", "Settings"]
 
 REPORT_STATUSES = ("done", "fail", "discarded")
 
@@ -46,16 +51,6 @@ class Settings:
     max_split: int | None = None  # limits.totalwork_per_task: the most maxworksize may split into
 
 
-@dataclass
-class Effects:
-    offer: list[str] = field(default_factory=list)  # wuids that became ready
-    withdraw: list[str] = field(default_factory=list)  # wuids no longer ready
-    discard: list[tuple[str, str]] = field(default_factory=list)  # (client, wuid) to drop
-    lease_ended: list[tuple[str, str]] = field(default_factory=list)  # (client, wuid)
-    completed_tasks: list[str] = field(default_factory=list)
-    create_nodes: list[str] = field(default_factory=list)  # tasks waiting for Shock nodes
-
-
 # ---- lookups -----------------------------------------------------------------------------
 
 
@@ -64,7 +59,7 @@ def find_unit(job: Job, wuid: str) -> tuple[Task, Workunit]:
     task = job.task(full_task_id)
     unit = task.unit(int(rank)) if task and rank.isdigit() else None
     if task is None or unit is None:
-        raise AweError(f"no workunit found with id {wuid}")
+        raise NotFound(f"no workunit found with id {wuid}")
     return task, unit
 
 
@@ -120,9 +115,10 @@ def _skippable(task: Task) -> bool:
 def admit(job: Job, now: str, settings: Settings) -> Effects:
     """A newly submitted job: every task is handed to the queue, the ready ones enqueued."""
     effects = Effects()
+    effects.record("job", job.id, "", job.state, "submitted")
     for task in job.tasks:
         if task.state == TaskState.INIT:
-            task.state = task_next(task.state, "admit")
+            move_task(task, "admit", effects)
     enqueue_ready_tasks(job, now, settings, effects)
     return effects
 
@@ -138,7 +134,7 @@ def enqueue_ready_tasks(job: Job, now: str, settings: Settings, effects: Effects
             if task.state != TaskState.PENDING or not _deps_done(job, task):
                 continue
             if task.skip == 1 and _skippable(task):
-                task.state = task_next(task.state, "skip")
+                move_task(task, "skip", effects)
                 recount(job)
             elif (problem := updates.locate(job, task)) is not None:
                 reason = f"failed enqueuing task {task.id}, err={problem}"
@@ -152,7 +148,7 @@ def enqueue_ready_tasks(job: Job, now: str, settings: Settings, effects: Effects
                 _enqueue_task(job, task, now, settings, effects)
             progressed = True
     if job.remaintasks == 0 and job.state != JobState.COMPLETED:
-        _complete_job(job, now, settings)
+        _complete_job(job, now, settings, effects)
 
 
 def missing_nodes(task: Task) -> list[dict[str, Any]]:
@@ -198,14 +194,13 @@ def _enqueue_task(job: Job, task: Task, now: str, settings: Settings, effects: E
         task.workstatus = [""] * len(task.workunits)
     for unit in task.workunits:
         if unit.state != WorkState.DONE:
-            unit.state, unit.client = WorkState.QUEUED, ""
-            effects.offer.append(task.wuid(unit))
+            move_unit(job, task, unit, "enqueue", effects)
     task.remainwork = sum(1 for u in task.workunits if u.state != WorkState.DONE)
-    task.state = task_next(task.state, "enqueue")
+    move_task(task, "enqueue", effects)
     if task.createddate == ZERO_TIME:
         task.createddate = now
     task.starteddate = now
-    job.state = job_next(job.state, "task_enqueued")
+    move_job(job, "task_enqueued", effects)
     if task.remainwork == 0:
         _complete_task(job, task, now, settings, effects)
 
@@ -246,20 +241,25 @@ def _place_outputs(job: Job, task: Task, settings: Settings) -> None:
 # ---- checkout and reports ----------------------------------------------------------------------
 
 
-def checkout(job: Job, wuid: str, client: str, now: str) -> bool:
+def checkout(job: Job, wuid: str, client: str, now: str, effects: Effects | None = None) -> bool:
     """Lease a queued workunit to `client`; False when it is no longer queued (a lost race)."""
     task, unit = find_unit(job, wuid)
-    if unit.state != WorkState.QUEUED or job.state not in (JobState.INIT, *ACTIVE_JOB_STATES):
+    if not can_move_unit(job, unit, "checkout"):
         return False
-    unit.state = work_next(unit.state, "checkout")
-    unit.client, unit.checkout_time = client, now
+    _lease(job, task, unit, "checkout", client, now, effects if effects is not None else Effects())
+    return True
+
+
+def _lease(job: Job, task: Task, unit: Workunit, event: str, client: str, now: str,
+           effects: Effects) -> None:  # fmt: skip
+    move_unit(job, task, unit, event, effects, client=client)
+    unit.checkout_time = now
     if task.state == TaskState.QUEUED:
-        task.state = task_next(task.state, "checkout")
+        move_task(task, "checkout", effects)
         task.starteddate = now
-    job.state = job_next(job.state, "checkout")
+    move_job(job, "checkout", effects)
     if job.info.get("startedtime", ZERO_TIME) == ZERO_TIME:
         job.info["startedtime"] = now
-    return True
 
 
 def report(
@@ -276,15 +276,13 @@ def report(
 ) -> tuple[bool, Effects]:
     """Apply a worker's status report; only the lease holder's report counts (D5).
 
-    Returns (applied, effects). A duplicate or stale report is not applied and changes nothing.
+    Returns (applied, effects). A duplicate or stale report is not applied and changes nothing;
+    a report for a workunit the job does not have is a NotFound (404).
     """
     if status not in REPORT_STATUSES:
         raise AweError(f"invalid status: {status}")
     effects = Effects()
-    try:
-        task, unit = find_unit(job, wuid)
-    except AweError as err:  # a report for nothing is not "ok" (issue 9)
-        raise NotFound(err.message) from None
+    task, unit = find_unit(job, wuid)
     if unit.client != client or unit.state not in (WorkState.CHECKOUT, WorkState.SUSPEND):
         return False, effects
     if _closed(job, task):
@@ -294,23 +292,20 @@ def report(
     slot = max(unit.rank - 1, 0)
     if slot < len(task.workstatus):
         task.workstatus[slot] = status
-    effects.lease_ended.append((client, wuid))
     if status == "done":
         _record_delivered(task, unit, delivered or [])
         _work_done(job, task, unit, computetime, now, settings, effects)
     elif status == "fail":
         _work_failed(job, task, unit, notes, now, settings, effects)
     else:  # discarded: the holder hands it back; it runs again unless the job is suspended
-        unit.client = ""
-        if unit.state == WorkState.CHECKOUT:
-            unit.state = work_next(unit.state, "release")
-            effects.offer.append(wuid)
+        event = "release" if unit.state == WorkState.CHECKOUT else "drop"
+        move_unit(job, task, unit, event, effects, detail="discarded by its client")
     return True, effects
 
 
 def _work_done(job: Job, task: Task, unit: Workunit, computetime: int, now: str,
                settings: Settings, effects: Effects) -> None:  # fmt: skip
-    unit.state = work_next(unit.state, "done")
+    move_unit(job, task, unit, "done", effects)
     unit.computetime = computetime
     task.computetime += computetime
     task.remainwork = max(0, task.remainwork - 1)  # a workunit becomes done exactly once
@@ -345,17 +340,17 @@ def _work_failed(job: Job, task: Task, unit: Workunit, notes: str, now: str,
     unit.notes = notes
     limit = 1 if job.info.get("noretry") else settings.max_work_failure
     wuid = task.wuid(unit)
+    why = f"failed: {notes}" if notes else "failed"
     if task.skip == 2 and _skippable(task):
-        unit.state, unit.client = WorkState.DONE, ""
-        task.state = task_next(task.state, "fail_skip")
+        move_unit(job, task, unit, "fail_skip", effects, detail=why)
+        move_task(task, "fail_skip", effects)
         withdraw_task(task, effects)
         recount(job)
         enqueue_ready_tasks(job, now, settings, effects)
     elif unit.failed < limit:
-        unit.state, unit.client = work_next(unit.state, "retry"), ""
-        effects.offer.append(wuid)
+        move_unit(job, task, unit, "retry", effects, detail=why)
     else:
-        unit.state = work_next(unit.state, "fail_limit")
+        move_unit(job, task, unit, "fail_limit", effects, detail=why)
         reason = f"workunit {wuid} failed {limit} time(s)."
         if notes:
             reason += f" msg from client:{notes}"
@@ -363,17 +358,17 @@ def _work_failed(job: Job, task: Task, unit: Workunit, notes: str, now: str,
 
 
 def _complete_task(job: Job, task: Task, now: str, settings: Settings, effects: Effects) -> None:
-    task.state = task_next(task.state, "complete")
+    move_task(task, "complete", effects)
     task.completeddate = now
     effects.completed_tasks.append(task.id)
     recount(job)
     enqueue_ready_tasks(job, now, settings, effects)
     if job.remaintasks == 0 and job.state != JobState.COMPLETED:
-        _complete_job(job, now, settings)
+        _complete_job(job, now, settings, effects)
 
 
-def _complete_job(job: Job, now: str, settings: Settings) -> None:
-    job.state = job_next(job.state, "complete")
+def _complete_job(job: Job, now: str, settings: Settings, effects: Effects) -> None:
+    move_job(job, "complete", effects)
     job.info["completedtime"] = now
     expiration.on_completion(job, now, settings.global_expire, settings.pipeline_expire)
 
@@ -392,7 +387,7 @@ def withdraw_task(task: Task, effects: Effects) -> None:
             effects.discard.append((unit.client, wuid))
 
 
-def release(job: Job, wuid: str, client: str, effects: Effects) -> bool:
+def release(job: Job, wuid: str, client: str, effects: Effects, detail: str = "") -> bool:
     """The holder is lost or suspended: its workunit goes back to the queue, no failure counted."""
     try:
         task, unit = find_unit(job, wuid)
@@ -401,11 +396,10 @@ def release(job: Job, wuid: str, client: str, effects: Effects) -> bool:
     if unit.client != client or _closed(job, task):
         return False
     if unit.state == WorkState.CHECKOUT:
-        unit.state, unit.client = work_next(unit.state, "release"), ""
-        effects.offer.append(wuid)
+        move_unit(job, task, unit, "release", effects, detail=detail)
         return True
     if unit.state == WorkState.SUSPEND:
-        unit.client = ""
+        move_unit(job, task, unit, "drop", effects, detail=detail)
         return True
     return False
 
@@ -420,9 +414,8 @@ def reattach(job: Job, wuid: str, client: str, now: str, effects: Effects) -> bo
         return False
     if unit.state == WorkState.CHECKOUT:
         return unit.client == client
-    if unit.state == WorkState.QUEUED and job.state in (JobState.INIT, *ACTIVE_JOB_STATES):
-        effects.withdraw.append(wuid)
-        checkout(job, wuid, client, now)
+    if can_move_unit(job, unit, "reattach"):
+        _lease(job, task, unit, "reattach", client, now, effects)
         return True
     return False
 
@@ -432,20 +425,16 @@ def reattach(job: Job, wuid: str, client: str, now: str, effects: Effects) -> bo
 
 def suspend(job: Job, reason: str, now: str, effects: Effects, lastfailed: str = "") -> None:
     """Withhold queued work and tell holders to discard theirs (spec 4.6)."""
-    job.state = job_next(job.state, "suspend")
+    move_job(job, "suspend", effects, reason)
     job.notes = reason
     if lastfailed:
         job.lastfailed = lastfailed
     for task in job.tasks:
-        if (task.state, "suspend") in _SUSPENDABLE:
-            task.state = task_next(task.state, "suspend")
+        if task.state in _SUSPENDABLE:
+            move_task(task, "suspend", effects)
         for unit in task.workunits:
-            if unit.state == WorkState.QUEUED:
-                effects.withdraw.append(task.wuid(unit))
-                unit.state = work_next(unit.state, "suspend")
-            elif unit.state == WorkState.CHECKOUT:
-                effects.discard.append((unit.client, task.wuid(unit)))
-                unit.state = work_next(unit.state, "suspend")
+            if unit.state in (WorkState.QUEUED, WorkState.CHECKOUT):
+                move_unit(job, task, unit, "suspend", effects)
 
 
-_SUSPENDABLE = {(s, "suspend") for s in (TaskState.INIT, TaskState.QUEUED, TaskState.IN_PROGRESS)}
+_SUSPENDABLE = frozenset({TaskState.INIT, TaskState.QUEUED, TaskState.IN_PROGRESS})

@@ -2,7 +2,8 @@
 pipeline.
 
 Pure functions like those of `lifecycle` (which holds the workunit flow and `suspend`, since a
-failing workunit suspends its job): they change the job in place and return `Effects`.
+failing workunit suspends its job): they check first, then change the job in place through the
+transition tables, and return `Effects`.
 """
 
 from __future__ import annotations
@@ -21,18 +22,18 @@ from awe.model.job import (
 )
 from awe.model.lifecycle import Effects, Settings, enqueue_ready_tasks, recount, withdraw_task
 from awe.model.times import ZERO_TIME
-from awe.model.transitions import StateError, job_next, task_next, work_next
+from awe.model.transitions import StateError, job_next, move_job, move_task, move_unit
 
 
-def _unsuspend_tasks(job: Job) -> None:
+def _unsuspend_tasks(job: Job, effects: Effects) -> None:
     """Suspended tasks go back to pending; their unfinished workunits get a fresh failure count."""
     for task in job.tasks:
         if task.state == TaskState.SUSPEND:
-            task.state = task_next(task.state, "resume")
+            move_task(task, "resume", effects)
         for unit in task.workunits:
             if unit.state == WorkState.SUSPEND:
-                unit.state = work_next(unit.state, "resume")
-                unit.client, unit.failed = "", 0
+                move_unit(job, task, unit, "resume", effects)
+                unit.failed = 0
 
 
 def _has_progress(job: Job) -> bool:
@@ -45,9 +46,9 @@ def resume(job: Job, now: str, settings: Settings) -> Effects:
     """Continue where the job stopped: finished workunits stay finished."""
     effects = Effects()
     event = "resume_started" if _has_progress(job) else "resume_fresh"
-    job.state = job_next(job.state, event)
+    move_job(job, event, effects, "resumed")
     job.resumed += 1
-    _unsuspend_tasks(job)
+    _unsuspend_tasks(job, effects)
     _offer_queued_units(job, effects)
     enqueue_ready_tasks(job, now, settings, effects)
     return effects
@@ -70,15 +71,16 @@ def recompute(job: Job, user_taskid: str, now: str, settings: Settings) -> Effec
         raise StateError(f"job is {job.state}, cannot recompute it (only completed or suspended)")
     parents = {t.id: t.depends_on for t in job.tasks}
     reset_ids = {start.id} | dag.descendants(parents, start.id)
+    event = "recompute_started" if len(reset_ids) < len(job.tasks) else "recompute_fresh"
+    job_next(job.state, event)  # refused here, before anything changed
     effects = Effects()
     for task in job.tasks:
         if task.id in reset_ids:
             withdraw_task(task, effects)
-            _reset_task(task)
-    _unsuspend_tasks(job)
+            _reset_task(task, effects)
+    _unsuspend_tasks(job, effects)
     recount(job)
-    event = "recompute_started" if len(reset_ids) < len(job.tasks) else "recompute_fresh"
-    job.state = job_next(job.state, event)
+    move_job(job, event, effects, f"recomputed from task {start.id}")
     job.notes = f"recomputed from task {start.id}"
     job.info["completedtime"] = ZERO_TIME
     _offer_queued_units(job, effects)
@@ -86,8 +88,8 @@ def recompute(job: Job, user_taskid: str, now: str, settings: Settings) -> Effec
     return effects
 
 
-def _reset_task(task: Task) -> None:
-    task.state = task_next(task.state, "reset")
+def _reset_task(task: Task, effects: Effects) -> None:
+    move_task(task, "reset", effects)
     task.workunits = []
     task.remainwork = task.totalwork
     task.workstatus = [""] * task.totalwork
@@ -107,7 +109,7 @@ def _reset_task(task: Task) -> None:
 def delete(job: Job, now: str) -> Effects:
     """State `deleted`; queued work withdrawn, leased work discarded. The document is kept."""
     effects = Effects()
-    job.state = job_next(job.state, "delete")
+    move_job(job, "delete", effects, "deleted")
     job.notes = "deleted"
     for task in job.tasks:
         withdraw_task(task, effects)
@@ -120,7 +122,7 @@ def recover(job: Job, now: str, settings: Settings) -> tuple[Effects, dict[str, 
     leases: dict[str, str] = {}
     for task in job.tasks:
         if task.state == TaskState.INIT:
-            task.state = task_next(task.state, "admit")
+            move_task(task, "admit", effects)
         for unit in task.workunits:
             if unit.state == WorkState.CHECKOUT:
                 leases[task.wuid(unit)] = unit.client
@@ -134,13 +136,17 @@ def resubmit(job: Job, now: str, settings: Settings) -> Effects:
     """Put a job that was in the store but not in the queue back to work (D2)."""
     if job.state in (JobState.COMPLETED, JobState.DELETED):
         raise StateError(f"job is {job.state}, cannot resubmit it (use ?recompute=<taskid>)")
+    released = Effects()
     for task in job.tasks:
         for unit in task.workunits:
             if unit.state == WorkState.CHECKOUT:  # those leases died with the old server
-                unit.state, unit.client = work_next(unit.state, "release"), ""
+                move_unit(job, task, unit, "release", released, detail="resubmitted")
     if job.state == JobState.SUSPEND:
-        return resume(job, now, settings)
-    effects, _ = recover(job, now, settings)
+        effects = resume(job, now, settings)
+    else:
+        effects, _ = recover(job, now, settings)
+    effects.lease_ended[:0] = released.lease_ended
+    effects.changes[:0] = released.changes
     return effects
 
 

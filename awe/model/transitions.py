@@ -1,15 +1,26 @@
-"""The state machines as tables: (state, event) → new state. Anything not listed is refused.
+"""The state machines as tables: (state, event) → rule. Anything not listed is refused.
 
-Lifecycle code asks `job_next(state, event)` instead of assigning states, so every allowed
-move is visible here in one place, and a refused move carries a message a user can act on.
+A rule names the new state, and for workunits also its guard (what else must hold) and its
+effects (offer or withdraw it, grant or end a lease, tell the worker to discard it), like Dask's
+`(start, finish) → transition`. The `move_*` functions are the only places that change a state:
+each checks the table, changes the state, records the change and appends the rule's effects.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from awe.errors import AweError
+from awe.model.client import Client, ClientStatus
+from awe.model.effects import Effects
 from awe.model.job import JobState as J
 from awe.model.job import TaskState as T
 from awe.model.job import WorkState as W
+
+if TYPE_CHECKING:
+    from awe.model.job import Job, Task, Workunit
 
 
 class StateError(AweError):
@@ -47,18 +58,58 @@ TASK_TRANSITIONS: dict[tuple[T, str], T] = {
     **{(s, "reset"): T.PENDING for s in T},
 }
 
-WORK_TRANSITIONS: dict[tuple[W, str], W] = {
-    (W.QUEUED, "checkout"): W.CHECKOUT,
-    (W.CHECKOUT, "done"): W.DONE,
-    (W.SUSPEND, "done"): W.DONE,  # finished work that raced a suspension is kept
-    (W.CHECKOUT, "retry"): W.QUEUED,
-    (W.CHECKOUT, "fail_limit"): W.SUSPEND,
-    (W.CHECKOUT, "release"): W.QUEUED,  # client lost, suspended, or handed it back
-    (W.QUEUED, "suspend"): W.SUSPEND,
-    (W.CHECKOUT, "suspend"): W.SUSPEND,
-    (W.SUSPEND, "resume"): W.QUEUED,
-    (W.QUEUED, "reattach"): W.CHECKOUT,
+
+def job_open(job: Job) -> str | None:
+    """Guard: work of a job is handed out only while the job runs (or is being admitted)."""
+    return None if job.state in _UNFINISHED else f"job is {job.state}"
+
+
+@dataclass(frozen=True)
+class WorkRule:
+    """A workunit transition: the new state, its guard, and its effects."""
+
+    new: W
+    guard: Callable[[Job], str | None] | None = None
+    offer: bool = False  # it becomes ready: offered to the queue
+    withdraw: bool = False  # it is no longer ready
+    grant: bool = False  # a lease starts (the client is the new holder)
+    end: bool = False  # the holder's lease ends (report, release)
+    discard: bool = False  # the lease ends and the worker must drop the work
+    clear: bool = False  # the workunit no longer names a client
+
+
+WORK_RULES: dict[tuple[W, str], WorkRule] = {
+    (W.QUEUED, "checkout"): WorkRule(W.CHECKOUT, guard=job_open, grant=True),
+    (W.QUEUED, "reattach"): WorkRule(W.CHECKOUT, guard=job_open, withdraw=True, grant=True),
+    (W.CHECKOUT, "done"): WorkRule(W.DONE, end=True),
+    (W.SUSPEND, "done"): WorkRule(W.DONE, end=True),  # finished work that raced a suspension
+    (W.CHECKOUT, "retry"): WorkRule(W.QUEUED, end=True, clear=True, offer=True),
+    (W.CHECKOUT, "fail_limit"): WorkRule(W.SUSPEND, end=True),
+    (W.CHECKOUT, "fail_skip"): WorkRule(W.DONE, end=True, clear=True),  # its task is skipped
+    # client lost, suspended, or handed it back
+    (W.CHECKOUT, "release"): WorkRule(W.QUEUED, end=True, clear=True, offer=True),
+    (W.SUSPEND, "drop"): WorkRule(W.SUSPEND, end=True, clear=True),  # same, job suspended
+    (W.QUEUED, "suspend"): WorkRule(W.SUSPEND, withdraw=True),
+    (W.CHECKOUT, "suspend"): WorkRule(W.SUSPEND, discard=True),  # keeps its client: see "done"
+    (W.SUSPEND, "resume"): WorkRule(W.QUEUED, clear=True),
+    (W.QUEUED, "enqueue"): WorkRule(W.QUEUED, clear=True, offer=True),
+    (W.SUSPEND, "enqueue"): WorkRule(W.QUEUED, clear=True, offer=True),
+    (W.CHECKOUT, "enqueue"): WorkRule(W.QUEUED, end=True, clear=True, offer=True),
 }
+WORK_TRANSITIONS: dict[tuple[W, str], W] = {key: rule.new for key, rule in WORK_RULES.items()}
+
+
+_C = ClientStatus
+CLIENT_TRANSITIONS: dict[tuple[ClientStatus, str], ClientStatus] = {
+    (_C.IDLE, "lease"): _C.BUSY,
+    (_C.BUSY, "idle"): _C.IDLE,
+    (_C.IDLE, "suspend"): _C.SUSPEND,
+    (_C.BUSY, "suspend"): _C.SUSPEND,
+    (_C.SUSPEND, "resume"): _C.IDLE,
+    **{(s, "delete"): _C.DELETED for s in (_C.IDLE, _C.BUSY, _C.SUSPEND, _C.DELETED)},
+}
+# AWE's words when an operator's request does not fit the client's state (spec 8.5)
+_CLIENT_REFUSALS = {"suspend": "Client not active", "resume": "Client not suspended"}
 
 _JOB_VERBS = {
     "suspend": "suspend it",
@@ -71,6 +122,7 @@ _JOB_VERBS = {
 
 
 def job_next(state: J, event: str) -> J:
+    """The job state `event` leads to; a StateError that says why when the table refuses."""
     try:
         return JOB_TRANSITIONS[(state, event)]
     except KeyError:
@@ -79,6 +131,7 @@ def job_next(state: J, event: str) -> J:
 
 
 def task_next(state: T, event: str) -> T:
+    """The task state `event` leads to, or a StateError."""
     try:
         return TASK_TRANSITIONS[(state, event)]
     except KeyError:
@@ -86,7 +139,79 @@ def task_next(state: T, event: str) -> T:
 
 
 def work_next(state: W, event: str) -> W:
+    """The workunit state `event` leads to, or a StateError."""
+    return work_rule(state, event).new
+
+
+def work_rule(state: W, event: str) -> WorkRule:
+    """The workunit rule of (state, event), or a StateError."""
     try:
-        return WORK_TRANSITIONS[(state, event)]
+        return WORK_RULES[(state, event)]
     except KeyError:
         raise StateError(f"workunit is {state}, cannot {event}") from None
+
+
+def client_next(status: ClientStatus, event: str) -> ClientStatus:
+    """The client status `event` leads to, or a StateError in AWE's words."""
+    try:
+        return CLIENT_TRANSITIONS[(status, event)]
+    except KeyError:
+        message = _CLIENT_REFUSALS.get(event, f"client is {status}, cannot {event}")
+        raise StateError(message) from None
+
+
+# ---- applying the tables -------------------------------------------------------------------
+
+
+def move_job(job: Job, event: str, fx: Effects, detail: str = "") -> None:
+    """Change a job's state by the table and record the change."""
+    old = job.state
+    job.state = job_next(old, event)
+    fx.record("job", job.id, old, job.state, detail)
+
+
+def move_task(task: Task, event: str, fx: Effects, detail: str = "") -> None:
+    """Change a task's state by the table and record the change."""
+    old = task.state
+    task.state = task_next(old, event)
+    fx.record("task", task.id, old, task.state, detail)
+
+
+def can_move_unit(job: Job, unit: Workunit, event: str) -> bool:
+    """Whether the table allows `event` for this workunit now, guard included."""
+    rule = WORK_RULES.get((unit.state, event))
+    return rule is not None and (rule.guard is None or rule.guard(job) is None)
+
+
+def move_unit(
+    job: Job, task: Task, unit: Workunit, event: str, fx: Effects, client: str = "",
+    detail: str = "",
+) -> None:  # fmt: skip
+    """Apply a workunit rule: guard, new state, the client it names, and the rule's effects."""
+    rule = work_rule(unit.state, event)
+    if rule.guard is not None and (why := rule.guard(job)) is not None:
+        raise StateError(f"{why}, cannot {event} its workunit")
+    wuid = task.wuid(unit)
+    old, holder = unit.state, unit.client
+    unit.state = rule.new
+    if rule.offer:
+        fx.offer.append(wuid)
+    if rule.withdraw:
+        fx.withdraw.append(wuid)
+    if rule.end and holder:
+        fx.lease_ended.append((holder, wuid))
+    if rule.discard:
+        fx.discard.append((holder, wuid))
+    if rule.clear:
+        unit.client = ""
+    if rule.grant:
+        unit.client = client
+        fx.granted.append((client, wuid))
+    fx.record("workunit", wuid, old, unit.state, detail or (client if rule.grant else ""))
+
+
+def move_client(client: Client, event: str, fx: Effects, detail: str = "") -> None:
+    """Change a client's status by the table and record the change."""
+    old = client.status
+    client.status = client_next(old, event)
+    fx.record("client", client.id, old, client.status, detail)

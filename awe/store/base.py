@@ -57,10 +57,21 @@ class Batch:
     perf: list[dict[str, Any]] = field(default_factory=list)
     workunits: list[dict[str, Any]] = field(default_factory=list)
     removed_workunits: list[str] = field(default_factory=list)
+    # A job's history (its last events) is kept apart as well, one row per event, appended:
+    # {"job_id", "seq", "row"}, `seq` counting the job's events. `history_from` gives, per job,
+    # the first seq still kept: older rows are removed.
+    history: list[dict[str, Any]] = field(default_factory=list)
+    history_from: dict[str, int] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
         return bool(
-            self.jobs or self.reports or self.perf or self.workunits or self.removed_workunits
+            self.jobs
+            or self.reports
+            or self.perf
+            or self.workunits
+            or self.removed_workunits
+            or self.history
+            or self.history_from
         )
 
 
@@ -101,7 +112,8 @@ class Store(Protocol):
         ...
 
     def get_job(self, job_id: str) -> dict[str, Any] | None:
-        """The job with its stored workunits back in `tasks[i].workunits`, by rank."""
+        """The job with its stored workunits back in `tasks[i].workunits`, by rank, and (if it
+        has any) its history rows in `history`, by seq."""
         ...
 
     def find_jobs(self, query: JobQuery) -> tuple[list[dict[str, Any]], int]:
@@ -109,7 +121,8 @@ class Store(Protocol):
         ...
 
     def load_unfinished_jobs(self) -> list[dict[str, Any]]:
-        """Jobs in UNFINISHED_STATES with their workunits, oldest `info.submittime` first."""
+        """Jobs in UNFINISHED_STATES with their workunits and history (as `get_job`), oldest
+        `info.submittime` first."""
         ...
 
     def max_jid(self) -> int:

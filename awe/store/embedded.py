@@ -26,6 +26,7 @@ from awe.store.rules import (
     check_field,
     check_query,
     date_bounds,
+    merge_history,
     merge_workunits,
     page_bounds,
     sort_distinct,
@@ -47,6 +48,9 @@ CREATE TABLE IF NOT EXISTS perf (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
 CREATE TABLE IF NOT EXISTS workunits (wuid TEXT PRIMARY KEY, job_id TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS workunits_job_id ON workunits (job_id);
+CREATE TABLE IF NOT EXISTS history (
+    job_id TEXT NOT NULL, seq INTEGER NOT NULL, row TEXT NOT NULL, PRIMARY KEY (job_id, seq)
+) WITHOUT ROWID;
 """
 
 
@@ -213,6 +217,7 @@ class EmbeddedStore:
         with self._write_transaction("delete a job") as conn:
             found = conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount
             conn.execute("DELETE FROM workunits WHERE job_id = ?", (job_id,))
+            conn.execute("DELETE FROM history WHERE job_id = ?", (job_id,))
             conn.execute("DELETE FROM reports WHERE job_id = ?", (job_id,))
             conn.execute("DELETE FROM perf WHERE id = ?", (job_id,))
         return found > 0
@@ -268,6 +273,14 @@ class EmbeddedStore:
         conn.executemany(
             "DELETE FROM workunits WHERE wuid = ?", [(w,) for w in checked.removed_workunits]
         )
+        conn.executemany(
+            "INSERT INTO history (job_id, seq, row) VALUES (?, ?, ?)"
+            " ON CONFLICT (job_id, seq) DO UPDATE SET row = excluded.row",
+            [(job_id, seq, text) for (job_id, seq), (_, text) in checked.history.items()],
+        )
+        conn.executemany(
+            "DELETE FROM history WHERE job_id = ? AND seq < ?", list(checked.history_from.items())
+        )
         if checked.max_jid is not None:
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('max_jid', ?)"
@@ -279,13 +292,16 @@ class EmbeddedStore:
         """One job document by id, or None."""
         with self._read() as conn:
             row = conn.execute("SELECT doc FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            units = self._units(conn, job_id) if row else []
-        return merge_workunits(json.loads(row[0]), units) if row else None
+            return self._whole(conn, json.loads(row[0])) if row else None
 
-    @staticmethod
-    def _units(conn: sqlite3.Connection, job_id: str) -> list[dict[str, Any]]:
+    @classmethod
+    def _whole(cls, conn: sqlite3.Connection, job: dict[str, Any]) -> dict[str, Any]:
+        """The job with the parts stored apart: workunits and history."""
+        job_id = job["id"]
         rows = conn.execute("SELECT doc FROM workunits WHERE job_id = ?", (job_id,)).fetchall()
-        return [json.loads(doc) for (doc,) in rows]
+        merge_workunits(job, [json.loads(doc) for (doc,) in rows])
+        events = conn.execute("SELECT seq, row FROM history WHERE job_id = ?", (job_id,))
+        return merge_history(job, [(seq, json.loads(text)) for seq, text in events.fetchall()])
 
     def find_jobs(self, query: JobQuery) -> tuple[list[dict[str, Any]], int]:
         """Return one page of matching jobs and the total number of matches."""
@@ -306,7 +322,7 @@ class EmbeddedStore:
         """Jobs in UNFINISHED_STATES, oldest `info.submittime` first (start-up recovery)."""
         jobs = self.find_jobs(unfinished_query())[0]
         with self._read() as conn:
-            return [merge_workunits(job, self._units(conn, job["id"])) for job in jobs]
+            return [self._whole(conn, job) for job in jobs]
 
     def max_jid(self) -> int:
         """The largest jid ever saved, or 10000 when none was."""

@@ -24,6 +24,7 @@ from awe.store.rules import (
     check_field,
     check_query,
     date_bounds,
+    merge_history,
     merge_workunits,
     page_bounds,
     sort_distinct,
@@ -126,6 +127,7 @@ class MongoStore:
         self._reports = db.get_collection("Reports", write_concern=concern)
         self._perf = db.get_collection("Perf", write_concern=concern)
         self._workunits = db.get_collection("Workunits", write_concern=concern)
+        self._history = db.get_collection("History", write_concern=concern)
         self._counters = db.get_collection("Counters", write_concern=concern)
         try:
             with self._errors("create indexes"):
@@ -184,6 +186,7 @@ class MongoStore:
         self._perf.create_index("id", unique=True)
         self._workunits.create_index("wuid", unique=True)
         self._workunits.create_index("job_id")
+        self._history.create_index([("job_id", ASCENDING), ("seq", ASCENDING)], unique=True)
 
     def save_batch(self, batch: Batch) -> None:
         """Upsert jobs, then reports, then perf, then the jid counter; raise if any write failed.
@@ -219,6 +222,15 @@ class MongoStore:
                 self._workunits.bulk_write(ops, ordered=False)
             if checked.removed_workunits:
                 self._workunits.delete_many({"wuid": {"$in": checked.removed_workunits}})
+            if checked.history:
+                ops = [
+                    ReplaceOne({"job_id": job_id, "seq": seq},
+                               {"job_id": job_id, "seq": seq, "row": row}, upsert=True)
+                    for (job_id, seq), (row, _) in checked.history.items()
+                ]  # fmt: skip
+                self._history.bulk_write(ops, ordered=False)
+            for job_id, first in checked.history_from.items():
+                self._history.delete_many({"job_id": job_id, "seq": {"$lt": first}})
             if checked.max_jid is not None:
                 self._counters.update_one(
                     {"_id": _JID_COUNTER}, {"$max": {"value": checked.max_jid}}, upsert=True
@@ -228,10 +240,14 @@ class MongoStore:
         """One job document by id, or None."""
         with self._errors("read a job"):
             job = self._jobs.find_one({"id": job_id}, {"_id": False})
-            return merge_workunits(job, self._units(job_id)) if job else None
+            return self._whole(job) if job else None
 
-    def _units(self, job_id: str) -> list[dict[str, Any]]:
-        return list(self._workunits.find({"job_id": job_id}, {"_id": False}))
+    def _whole(self, job: dict[str, Any]) -> dict[str, Any]:
+        """The job with the parts stored apart: workunits and history."""
+        job_id = job["id"]
+        merge_workunits(job, list(self._workunits.find({"job_id": job_id}, {"_id": False})))
+        events = self._history.find({"job_id": job_id}, {"_id": False})
+        return merge_history(job, [(event["seq"], event["row"]) for event in events])
 
     def find_jobs(self, query: JobQuery) -> tuple[list[dict[str, Any]], int]:
         """Return one page of matching jobs and the total number of matches."""
@@ -252,7 +268,7 @@ class MongoStore:
         """Jobs in UNFINISHED_STATES with their workunits, oldest `info.submittime` first."""
         jobs = self.find_jobs(unfinished_query())[0]
         with self._errors("read workunits"):
-            return [merge_workunits(job, self._units(job["id"])) for job in jobs]
+            return [self._whole(job) for job in jobs]
 
     def max_jid(self) -> int:
         """The largest jid ever saved, or 10000 when none was."""
@@ -266,6 +282,7 @@ class MongoStore:
         with self._errors("delete a job"):
             found = self._jobs.delete_one({"id": job_id}).deleted_count
             self._workunits.delete_many({"job_id": job_id})
+            self._history.delete_many({"job_id": job_id})
             self._reports.delete_many({"job_id": job_id})
             self._perf.delete_one({"id": job_id})
         return found > 0

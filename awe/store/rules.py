@@ -99,6 +99,8 @@ class CheckedBatch:
     max_jid: int | None
     workunits: dict[str, tuple[dict[str, Any], str]] = field(default_factory=dict)
     removed_workunits: list[str] = field(default_factory=list)
+    history: dict[tuple[str, int], tuple[list[Any], str]] = field(default_factory=dict)
+    history_from: dict[str, int] = field(default_factory=dict)
 
 
 def _workunit_rows(rows: list[dict[str, Any]]) -> dict[str, tuple[dict[str, Any], str]]:
@@ -114,6 +116,26 @@ def _workunit_rows(rows: list[dict[str, Any]]) -> dict[str, tuple[dict[str, Any]
             raise ValueError(f"workunit row {row['wuid']} without an integer rank")
         out[row["wuid"]] = (row, encode_doc(row, f"workunit {row['wuid']}"))
     return out
+
+
+def _history_rows(rows: list[dict[str, Any]]) -> dict[tuple[str, int], tuple[list[Any], str]]:
+    """History rows by (job id, seq), each a JSON list."""
+    out: dict[tuple[str, int], tuple[list[Any], str]] = {}
+    for row in rows:
+        if not isinstance(row, dict) or not isinstance(row.get("job_id"), str):
+            raise ValueError(f"history row without a string job_id: {str(row)[:80]}")
+        seq, event = row.get("seq"), row.get("row")
+        if not isinstance(seq, int) or isinstance(seq, bool) or not isinstance(event, list):
+            raise ValueError(f"history row of job {row['job_id']} needs an integer seq and a list")
+        out[(row["job_id"], seq)] = (event, encode_doc(event, f"history of {row['job_id']}"))
+    return out
+
+
+def merge_history(job: dict[str, Any], rows: list[tuple[int, list[Any]]]) -> dict[str, Any]:
+    """Put a job's stored history rows (seq, row) back into its document, oldest first."""
+    if rows:
+        job["history"] = [row for _, row in sorted(rows, key=lambda item: item[0])]
+    return job
 
 
 def merge_workunits(job: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -153,6 +175,9 @@ def check_batch(batch: Batch) -> CheckedBatch:
     removed = list(batch.removed_workunits)
     if not all(isinstance(wuid, str) for wuid in removed):
         raise ValueError("removed_workunits must be wuid strings")
+    floors = dict(batch.history_from)
+    if not all(isinstance(k, str) and isinstance(v, int) for k, v in floors.items()):
+        raise ValueError("history_from must map job ids to integers")
     return CheckedBatch(
         jobs=jobs,
         reports=reports,
@@ -160,4 +185,6 @@ def check_batch(batch: Batch) -> CheckedBatch:
         max_jid=max(jids, default=None),
         workunits=_workunit_rows(batch.workunits),
         removed_workunits=removed,
+        history=_history_rows(batch.history),
+        history_from=floors,
     )

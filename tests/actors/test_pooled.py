@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 
 import pykka
 import pytest
 
-from awe.actors.base import PooledActor, ask_sync, resolve
+from awe.actors.base import PooledActor, Supervised, ask_sync, handles, new_reply, resolve
+from awe.actors.messages import Command
 
 
-class Recorder(PooledActor):
+@dataclass(frozen=True, kw_only=True)
+class Record(Command):
+    value: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Show(Command):
+    pass
+
+
+class Recorder(Supervised, PooledActor):
     def __init__(self) -> None:
         super().__init__()
         self.seen: list[int] = []
@@ -21,15 +33,17 @@ class Recorder(PooledActor):
     def on_start(self) -> None:
         self.started_on = threading.current_thread().name
 
-    def record(self, value: int, reply=None) -> None:
+    @handles(Record)
+    def record(self, msg: Record) -> None:
         self.inside += 1
         self.overlap |= self.inside > 1
-        self.seen.append(value)
+        self.seen.append(msg.value)
         self.inside -= 1
-        resolve(reply, value)
+        resolve(msg.reply, msg.value)
 
-    def report(self, reply=None) -> None:
-        resolve(reply, (list(self.seen), self.overlap, self.started_on))
+    @handles(Show)
+    def show(self, msg: Show) -> None:
+        resolve(msg.reply, (list(self.seen), self.overlap, self.started_on))
 
 
 @pytest.fixture
@@ -44,12 +58,11 @@ def actors():
 def test_messages_of_one_actor_arrive_in_order_and_never_overlap(actors) -> None:
     refs = [Recorder.start() for _ in range(50)]
     actors.extend(refs)
-    proxies = [ref.proxy() for ref in refs]
     for value in range(200):
-        for proxy in proxies:
-            proxy.record.defer(value)
-    for proxy in proxies:
-        seen, overlap, started_on = ask_sync(proxy.report)
+        for ref in refs:
+            ref.tell(Record(value=value))
+    for ref in refs:
+        seen, overlap, started_on = ask_sync(ref, Show(reply=new_reply()))
         assert seen == list(range(200))
         assert not overlap
         assert started_on.startswith("job-actors")
@@ -59,7 +72,7 @@ def test_thousands_of_actors_share_a_few_threads(actors) -> None:
     before = threading.active_count()
     refs = [Recorder.start() for _ in range(2000)]
     actors.extend(refs)
-    assert ask_sync(refs[-1].proxy().record, 7) == 7
+    assert ask_sync(refs[-1], Record(value=7, reply=new_reply())) == 7
     assert threading.active_count() - before <= PooledActor.pool_size
 
 
@@ -67,4 +80,4 @@ def test_a_stopped_actor_refuses_new_messages(actors) -> None:
     ref = Recorder.start()
     ref.stop()
     with pytest.raises(pykka.ActorDeadError):
-        ref.proxy().record.defer(1)
+        ref.tell(Record(value=1))

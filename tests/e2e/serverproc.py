@@ -30,14 +30,16 @@ def console_script(name: str) -> list[str]:
 class ServerProcess:
     """A real awe-server on 127.0.0.1 with its own data dir; `--port 0` picks a free port."""
 
-    def __init__(self, data_dir: Path, config: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, config: dict[str, Any] | None = None, command: list[str] | None = None
+    ) -> None:
         self.data_dir = Path(data_dir)
         self.config = config or {}
+        self.command = command  # instead of the awe-server script (a server with a planted fault)
         self.proc: subprocess.Popen[str] | None = None
         self.url = ""
         self.port = 0
         self.log_lines: list[str] = []
-        self.command: list[str] | None = None  # instead of the awe-server console script
 
     def start(self, timeout: float = 30.0) -> ServerProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)

@@ -175,10 +175,12 @@ def test_sigterm_with_the_largest_job_the_limits_allow_ends_cleanly_in_time(
 
 
 STUCK_QUEUE = """
-import threading, awe.actors.queue
-def stuck(self, reply=None):
-    threading.Event().wait()  # never answers, never returns: a stuck actor
-awe.actors.queue.QueueActor.status = stuck
+import threading
+from awe.actors.messages import QueueStatus
+from awe.actors.queue import QueueActor
+def stuck(self, cmd):
+    threading.Event().wait()  # never answers, never returns: a stuck actor, not a dead one
+QueueActor._handlers[QueueStatus] = stuck
 from awe.server import main
 main()
 """
@@ -198,8 +200,8 @@ def test_sigterm_ends_the_process_in_time_even_when_something_is_stuck(
     tmp_path: Path, program: str, what: str
 ) -> None:
     grace = 1.0
-    server = ServerProcess(tmp_path / "srv", config={"shutdown_grace_s": grace})
-    server.command = [sys.executable, "-c", program]
+    command = [sys.executable, "-c", program]
+    server = ServerProcess(tmp_path / "srv", config={"shutdown_grace_s": grace}, command=command)
     server.start()
     try:
         http = urllib3.PoolManager(retries=False, timeout=1.0)

@@ -16,7 +16,8 @@ import mongomock
 import urllib3
 from tornado.testing import AsyncHTTPTestCase
 
-from awe.actors.base import ask_sync
+from awe.actors.base import ask_sync, new_reply
+from awe.actors.messages import Flush, Sweep
 from awe.config import ServerConfig, from_mapping
 from awe.http.app import make_app
 from awe.model.times import format_time
@@ -64,7 +65,8 @@ class AweTestCase(AsyncHTTPTestCase):
                 self.addCleanup(patcher.stop)
             self._mongo_client = mongomock.MongoClient()
         self.store = self.open_store()
-        self.server = AweServer(self.config, self.store)
+        self.deaths: list[str] = []  # what the supervisor would have exited the process for
+        self.server = AweServer(self.config, self.store, fatal=self.deaths.append)
         self.server.recover()
         super().setUp()
 
@@ -85,12 +87,13 @@ class AweTestCase(AsyncHTTPTestCase):
         super().tearDown()
         self.server.stop()
         shutil.rmtree(self.tmp, ignore_errors=True)
+        self.assertEqual(self.deaths, [], "a singleton actor died during the test")
 
     def restart(self) -> None:
         """Stop the actors and the store, then start a new server on the same data dir."""
         self.server.stop()
         self.store = self.open_store()
-        self.server = AweServer(self.config, self.store)
+        self.server = AweServer(self.config, self.store, fatal=self.deaths.append)
         self.server.recover()
         self._app = self.get_app()
         self.http_server.request_callback = self._app
@@ -155,14 +158,14 @@ class AweTestCase(AsyncHTTPTestCase):
 
     def flush(self) -> None:
         """Wait until every message in flight reached the store (job actors, then snapshots)."""
-        ask_sync(self.server.snapshots.flush)
+        ask_sync(self.server.snapshots, Flush(reply=new_reply()))
 
     def sweep(self, seconds_ahead: float) -> None:
-        """Run the lost-client sweep as if `seconds_ahead` seconds had passed."""
+        """Run the sweep as if `seconds_ahead` seconds had passed; returns when it is done."""
         at = later(seconds_ahead)
-        self.server.registry.sweep.defer(at)
-        self.server.queue.sweep.defer(at)
+        ask_sync(self.server.registry, Sweep(at=at, reply=new_reply()))
+        ask_sync(self.server.queue, Sweep(at=at, reply=new_reply()))
 
     def sweep_leases(self, seconds_ahead: float) -> None:
         """Only the queue's sweep: leases left by a restart whose worker did not re-attach."""
-        self.server.queue.sweep.defer(later(seconds_ahead))
+        ask_sync(self.server.queue, Sweep(at=later(seconds_ahead), reply=new_reply()))

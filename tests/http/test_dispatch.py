@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
-from awe.actors.base import ask
+from awe.actors.base import ask, new_reply
+from awe.actors.messages import QueueStatus
 from tests.http.harness import AweTestCase
 from tests.http.scripts import HELLO, chain, sample_42
 from tests.worker.shock_fixture import ShockFixture
@@ -371,7 +372,9 @@ class LongPollTest(AweTestCase):
             pending = AsyncHTTPClient().fetch(
                 self.get_url(f"/work?client={client['id']}&wait=20"), raise_error=False
             )
-            while not (await ask(self.server.queue.status))["waiting_checkouts"]:
+            while not (await ask(self.server.queue, QueueStatus(reply=new_reply()), 10))[
+                "waiting_checkouts"
+            ]:
                 await asyncio.sleep(0.01)  # the long poll has reached the queue
             suspend = AsyncHTTPClient().fetch(
                 self.get_url(f"/client/{client['id']}?suspend"), method="PUT", body=b""

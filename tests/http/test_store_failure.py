@@ -45,10 +45,27 @@ class StoreDownTest(AweTestCase):
         self.assertEqual(answer["_code"], 503)
         self.assertIn("store unavailable, change not saved", answer["error"][0])
         self.assertEqual(self.flaky.inner.get_job(jid)["state"], "in-progress")  # not written
+        retried = self.report(work["wuid"], client["id"])  # a worker retries: still not saved
+        self.assertEqual(retried["_code"], 503)
+        self.assertIn("store unavailable, change not saved", retried["error"][0])
         stored = self.call("GET", "/job?limit=5")  # listing reads the store: fine, not down
         self.assertEqual(stored["_code"], 200)
         unknown = self.call("GET", "/job/not-live-anywhere")
         self.assertEqual((unknown["_code"], unknown["error"][0][:17]), (503, "store unavailable"))
         self.flaky.down = False
-        self.flush()  # the snapshot writer retries with the latest state
+        self.assertEqual(self.report(work["wuid"], client["id"])["data"], "ok")  # written now
+        self.assertEqual(self.flaky.inner.get_job(jid)["state"], "completed")
+
+    def test_a_checkout_that_cannot_be_saved_is_a_503_and_its_workunit_stays_available(
+        self,
+    ) -> None:
+        jid = self.submit(HELLO)["id"]
+        client = self.register()
+        self.flaky.down = True
+        refused = self.checkout(client["id"])
+        self.assertEqual(refused["_code"], 503)
+        self.flaky.down = False
+        work = self.checkout(client["id"])["data"]  # not leaked to a worker that never got it
+        self.assertEqual(work["wuid"], f"{jid}_0_0")
+        self.assertEqual(self.report(work["wuid"], client["id"])["data"], "ok")
         self.assertEqual(self.flaky.inner.get_job(jid)["state"], "completed")

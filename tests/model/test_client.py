@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from awe.errors import AweError
-from awe.model.client import Client, ClientStatus, client_from_profile, record_report
+from awe.model import registry as reg
+from awe.model.client import Client, ClientStatus, client_from_profile
+from awe.model.effects import Effects
 
 NOW = "2024-05-01T10:00:00.000000Z"
 LATER = "2024-05-01T12:34:00.000000Z"
@@ -90,6 +92,9 @@ def test_registration_always_starts_idle_even_with_current_work() -> None:
     (profile(name=7), "name must be a string"),
     (profile(id=12), "id must be a string"),
     (profile(group="bad group!"), "invalid clientgroup name: bad group!"),
+    (profile(regtime="not-a-time"), "regtime must be an RFC 3339 time, got 'not-a-time'"),
+    (profile(regtime="0001-01-01T00:00:00+14:00"),
+     "regtime must be an RFC 3339 time, got '0001-01-01T00:00:00+14:00'"),
 ])  # fmt: skip
 def test_bad_profiles_are_refused_with_the_awe_prefix(doc: Any, detail: str) -> None:
     with pytest.raises(AweError) as caught:
@@ -117,87 +122,139 @@ def test_to_json_reports_serve_and_idle_time() -> None:
     assert client.to_json(LATER)["idle_time"] == 0
 
 
-# ---- reports -----------------------------------------------------------------------------------
+# ---- lease changes and reports (awe.model.registry) ---------------------------------------------
 
 
-def busy(*wuids: str) -> Client:
-    client = Client(id="c1", apps=["*"], status=ClientStatus.BUSY)
-    client.current_work = dict.fromkeys(wuids, True)
-    return client
+def registered(*wuids: str) -> tuple[reg.Registry, Client]:
+    registry = reg.Registry()
+    client = Client(id="c1", apps=["*"], last_heartbeat=NOW)
+    reg.register(registry, client, Effects())
+    for wuid in wuids:
+        assert reg.granted(registry, "c1", wuid, counted=True, fx=Effects())
+    return registry, client
+
+
+def end(registry: reg.Registry, wuid: str, outcome: str, max_failures: int = 5) -> bool:
+    return reg.ended(registry, "c1", wuid, outcome, max_failures, Effects())
+
+
+def test_a_lease_makes_the_client_busy_and_is_counted_once() -> None:
+    registry, client = registered()
+    fx = Effects()
+    assert reg.granted(registry, "c1", "j_0_0", counted=True, fx=fx)
+    assert (client.status, client.current_work, client.total_checkout) == (
+        ClientStatus.BUSY, {"j_0_0": True}, 1)  # fmt: skip
+    assert [(c.old, c.new) for c in fx.changes] == [("active-idle", "active-busy")]
+    assert registry.leases == {"j_0_0": "c1"}
 
 
 def test_done_counts_and_frees_the_client() -> None:
-    client = busy("j_0_0")
+    registry, client = registered("j_0_0")
     client.consecutive_failures = 3
-    assert record_report(client, "j_0_0", "done", applied=True, max_failures=5) is False
+    assert end(registry, "j_0_0", "done") is False
     assert client.total_completed == 1
     assert client.consecutive_failures == 0
     assert client.current_work == {}
     assert client.status == ClientStatus.IDLE
+    assert registry.leases == {}
 
 
 def test_a_client_with_more_work_stays_busy() -> None:
-    client = busy("j_0_0", "j_1_0")
-    record_report(client, "j_0_0", "done", applied=True, max_failures=5)
+    registry, client = registered("j_0_0", "j_1_0")
+    end(registry, "j_0_0", "done")
     assert client.status == ClientStatus.BUSY
     assert client.current_work == {"j_1_0": True}
 
 
 def test_fail_counts_and_skips_that_workunit() -> None:
-    client = busy("j_0_0")
-    assert record_report(client, "j_0_0", "fail", applied=True, max_failures=5) is False
+    registry, client = registered("j_0_0")
+    assert end(registry, "j_0_0", "fail") is False
     assert (client.total_failed, client.consecutive_failures) == (1, 1)
     assert client.skip_work == ["j_0_0"]
-    client.current_work["j_0_0"] = True
-    record_report(client, "j_0_0", "fail", applied=True, max_failures=5)
+    reg.granted(registry, "c1", "j_0_0", counted=True, fx=Effects())
+    end(registry, "j_0_0", "fail")
     assert client.skip_work == ["j_0_0"]  # listed once
 
 
-def test_a_report_not_applied_frees_the_slot_but_counts_nothing() -> None:
-    client = busy("j_0_0")
-    assert record_report(client, "j_0_0", "fail", applied=False, max_failures=1) is False
+def test_a_released_lease_frees_the_slot_but_counts_nothing() -> None:
+    registry, client = registered("j_0_0")
+    assert end(registry, "j_0_0", "released", max_failures=1) is False
     assert (client.total_failed, client.consecutive_failures, client.skip_work) == (0, 0, [])
     assert client.current_work == {}
     assert client.status == ClientStatus.IDLE
 
 
 def test_discarded_counts_nothing() -> None:
-    client = busy("j_0_0")
-    assert record_report(client, "j_0_0", "discarded", applied=True, max_failures=1) is False
+    registry, client = registered("j_0_0")
+    assert end(registry, "j_0_0", "discarded", max_failures=1) is False
     assert (client.total_completed, client.total_failed, client.consecutive_failures) == (0, 0, 0)
 
 
-def _fail(client: Client, n: int, max_failures: int = 5) -> bool:
+def test_a_lease_for_an_unknown_or_suspended_client_must_be_released() -> None:
+    registry, client = registered()
+    assert reg.granted(registry, "ghost", "j_0_0", counted=True, fx=Effects()) is False
+    assert reg.granted(registry, "ghost", "j_1_0", counted=False, fx=Effects()) is True
+    reg.suspend(client, "test", Effects())
+    assert reg.granted(registry, "c1", "j_2_0", counted=True, fx=Effects()) is False
+
+
+def test_a_re_registering_client_sees_the_leases_it_holds_and_claims_them_all() -> None:
+    registry, _ = registered()
+    reg.granted(registry, "c1", "j_0_0", counted=False, fx=Effects())  # found at start-up
+    again = Client(id="c1", current_work={"j_0_0": True, "j_1_0": True}, last_heartbeat=NOW)
+    assert reg.register(registry, again, Effects()) == ["j_0_0", "j_1_0"]
+    assert again.current_work == {"j_0_0": True}
+    assert again.status == ClientStatus.BUSY
+
+
+def test_suspending_a_client_tells_its_worker_to_discard_its_work() -> None:
+    registry, client = registered("j_0_0")
+    assert reg.suspend(client, "test", Effects()) == ["j_0_0"]
+    assert client.pending_discard == ["j_0_0"]
+    with pytest.raises(AweError, match="Client not active"):
+        reg.suspend(client, "again", Effects())
+    reg.resume(client, Effects())
+    with pytest.raises(AweError, match="Client not suspended"):
+        reg.resume(client, Effects())
+
+
+def test_the_sweep_finds_silent_clients() -> None:
+    registry, client = registered()
+    assert reg.lost(registry, LATER, timeout_s=40) == [client]
+    assert reg.lost(registry, NOW, timeout_s=40) == []
+
+
+def _fail(registry: reg.Registry, n: int, max_failures: int = 5) -> bool:
     wuid = f"j_{n}_0"
-    client.current_work[wuid] = True
-    return record_report(client, wuid, "fail", applied=True, max_failures=max_failures)
+    reg.granted(registry, "c1", wuid, counted=True, fx=Effects())
+    return end(registry, wuid, "fail", max_failures)
 
 
 def test_consecutive_failures_suspend_at_the_limit() -> None:
-    client = busy()
-    assert [_fail(client, n) for n in range(5)] == [False, False, False, False, True]
+    registry, _ = registered()
+    assert [_fail(registry, n) for n in range(5)] == [False, False, False, False, True]
 
 
 def test_done_resets_the_consecutive_count() -> None:
-    client = busy()
-    assert [_fail(client, n) for n in range(4)] == [False] * 4
-    client.current_work["j_9_0"] = True
-    record_report(client, "j_9_0", "done", applied=True, max_failures=5)
-    assert [_fail(client, n) for n in range(10, 14)] == [False] * 4
-    assert _fail(client, 14) is True
+    registry, _ = registered()
+    assert [_fail(registry, n) for n in range(4)] == [False] * 4
+    reg.granted(registry, "c1", "j_9_0", counted=True, fx=Effects())
+    end(registry, "j_9_0", "done")
+    assert [_fail(registry, n) for n in range(10, 14)] == [False] * 4
+    assert _fail(registry, 14) is True
 
 
 def test_the_limit_triggers_again_after_a_resume_without_success() -> None:
     # AWE compared with ==: after a resume the counter is past the limit and never equal again
-    client = busy()
-    assert [_fail(client, n) for n in range(5)][-1] is True
+    registry, client = registered()
+    assert [_fail(registry, n) for n in range(5)][-1] is True
     client.status = ClientStatus.SUSPEND
-    assert _fail(client, 5) is False  # a suspended client is not suspended twice
+    assert _fail(registry, 5) is False  # a suspended client is not suspended twice
     client.status = ClientStatus.IDLE  # resumed, counter untouched
-    assert _fail(client, 6) is True
+    assert _fail(registry, 6) is True
     assert client.consecutive_failures == 7
 
 
 def test_a_zero_limit_never_suspends() -> None:
-    client = busy()
-    assert not any(_fail(client, n, max_failures=0) for n in range(20))
+    registry, _ = registered()
+    assert not any(_fail(registry, n, max_failures=0) for n in range(20))

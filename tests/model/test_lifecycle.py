@@ -264,16 +264,14 @@ def test_a_report_for_a_queued_workunit_is_not_applied() -> None:
     assert applied is False
 
 
-def test_a_report_for_an_unknown_workunit_is_a_404_and_changes_nothing() -> None:
+@pytest.mark.parametrize("wuid", [wid("7"), f"{JOB_ID}_0_9"])
+def test_a_report_for_an_unknown_workunit_is_not_found_and_changes_nothing(wuid: str) -> None:
     job, _ = admitted(chain(2))
     before = copy.deepcopy(job.to_doc())
     with pytest.raises(AweError) as caught:
-        report(job, wid("7"), "done")
-    assert (caught.value.status, caught.value.message) == (
-        404,
-        f"no workunit found with id {wid('7')}",
-    )
+        report(job, wuid, "done")
     assert job.to_doc() == before
+    assert (caught.value.status, caught.value.message) == (404, f"no workunit found with id {wuid}")
 
 
 def test_an_unknown_status_is_an_error() -> None:
@@ -1087,3 +1085,41 @@ def test_random_operations_keep_the_job_consistent(
                 continue
             _apply(effects, ready)
         _check(job, ready)
+
+
+def test_every_state_change_is_recorded_once_in_order() -> None:
+    job, effects = admitted(HELLO)
+    assert [(c.kind, c.old, c.new) for c in effects.changes] == [
+        ("job", "", "init"), ("task", "init", "pending"), ("task", "pending", "queued"),
+        ("job", "init", "queued"),
+    ]  # fmt: skip
+    checkout = Effects()
+    assert lc.checkout(job, wid("0"), "c1", T2, checkout)
+    assert checkout.granted == [("c1", wid("0"))]
+    assert [(c.kind, c.subject, c.new) for c in checkout.changes] == [
+        ("workunit", wid("0"), "checkout"), ("task", tid("0"), "in-progress"),
+        ("job", JOB_ID, "in-progress"),
+    ]  # fmt: skip
+    applied, done = report(job, wid("0"), "done")
+    assert applied and done.lease_ended == [("c1", wid("0"))]
+    assert [c.new for c in done.changes] == ["done", "completed", "completed"]
+
+
+REFUSED = {
+    "resume a running job": lambda job: ops.resume(job, T3, SETTINGS),
+    "recompute a running job": lambda job: ops.recompute(job, "0", T3, SETTINGS),
+    "recompute an unknown task": lambda job: ops.recompute(job, "nope", T3, SETTINGS),
+    "delete a deleted job": lambda job: ops.delete(job, T3),
+}
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_a_refused_operation_changes_nothing(name: str) -> None:
+    job, _ = admitted(chain(2))
+    assert lc.checkout(job, wid("0"), "c1", T2)
+    if "deleted" in name:
+        ops.delete(job, T2)
+    before = copy.deepcopy(job.to_doc())
+    with pytest.raises(AweError):
+        REFUSED[name](job)
+    assert job.to_doc() == before

@@ -4,10 +4,22 @@ from __future__ import annotations
 
 import pytest
 
+from awe.model.client import ClientStatus
+from awe.model.effects import Effects
+from awe.model.job import Job, Task, Workunit
 from awe.model.job import JobState as J
 from awe.model.job import TaskState as T
 from awe.model.job import WorkState as W
-from awe.model.transitions import StateError, job_next, task_next, work_next
+from awe.model.transitions import (
+    WORK_RULES,
+    StateError,
+    can_move_unit,
+    client_next,
+    job_next,
+    move_unit,
+    task_next,
+    work_next,
+)
 
 
 @pytest.mark.parametrize(
@@ -133,3 +145,80 @@ def test_every_job_state_can_reach_deleted_except_deleted() -> None:
         if state == J.DELETED:
             continue
         assert job_next(state, "delete") == J.DELETED
+
+
+# ---- rules with guards and effects; the client table ----------------------------------------
+
+
+def _job_with_unit(state: W, client: str = "", job_state: J = J.IN_PROGRESS):
+    unit = Workunit(rank=0, state=state, client=client)
+    task = Task(id="j_0", cmd={"name": "x"}, workunits=[unit])
+    return Job(id="j", jid="1", info={}, tasks=[task], state=job_state), task, unit
+
+
+@pytest.mark.parametrize(
+    ("state", "client", "event", "fields"),
+    [
+        (W.QUEUED, "", "checkout", {"granted": [("c2", "j_0_0")]}),
+        (W.QUEUED, "", "reattach", {"withdraw": ["j_0_0"], "granted": [("c2", "j_0_0")]}),
+        (W.CHECKOUT, "c1", "done", {"lease_ended": [("c1", "j_0_0")]}),
+        (W.CHECKOUT, "c1", "retry", {"lease_ended": [("c1", "j_0_0")], "offer": ["j_0_0"]}),
+        (W.CHECKOUT, "c1", "release", {"lease_ended": [("c1", "j_0_0")], "offer": ["j_0_0"]}),
+        (W.CHECKOUT, "c1", "suspend", {"discard": [("c1", "j_0_0")]}),
+        (W.QUEUED, "", "suspend", {"withdraw": ["j_0_0"]}),
+        (W.SUSPEND, "c1", "drop", {"lease_ended": [("c1", "j_0_0")]}),
+    ],
+)
+def test_a_workunit_rule_performs_its_effects_and_records_the_change(
+    state: W, client: str, event: str, fields: dict
+) -> None:
+    job, task, unit = _job_with_unit(state, client)
+    effects = Effects()
+    move_unit(job, task, unit, event, effects, client="c2")
+    rule = WORK_RULES[(state, event)]
+    assert unit.state == rule.new
+    assert effects == Effects(**fields)
+    expected_client = "c2" if rule.grant else ("" if rule.clear else client)
+    assert unit.client == expected_client
+    recorded = [(c.kind, c.subject, c.old, c.new) for c in effects.changes]
+    assert recorded == ([("workunit", "j_0_0", state, rule.new)] if state != rule.new else [])
+
+
+@pytest.mark.parametrize("job_state", [J.SUSPEND, J.COMPLETED, J.DELETED])
+def test_a_workunit_of_a_job_that_does_not_run_is_not_leased(job_state: J) -> None:
+    job, task, unit = _job_with_unit(W.QUEUED, job_state=job_state)
+    assert not can_move_unit(job, unit, "checkout")
+    effects = Effects()
+    with pytest.raises(StateError, match=f"job is {job_state}, cannot checkout its workunit"):
+        move_unit(job, task, unit, "checkout", effects, client="c1")
+    assert (unit.state, unit.client, effects) == (W.QUEUED, "", Effects())
+
+
+@pytest.mark.parametrize(
+    ("status", "event", "expected"),
+    [
+        ("active-idle", "lease", "active-busy"),
+        ("active-busy", "idle", "active-idle"),
+        ("active-busy", "suspend", "suspend"),
+        ("suspend", "resume", "active-idle"),
+        ("suspend", "delete", "deleted"),
+        ("deleted", "delete", "deleted"),
+    ],
+)
+def test_allowed_client_moves(status: str, event: str, expected: str) -> None:
+    assert client_next(ClientStatus(status), event) == ClientStatus(expected)
+
+
+@pytest.mark.parametrize(
+    ("status", "event", "message"),
+    [
+        ("suspend", "suspend", "Client not active"),
+        ("deleted", "suspend", "Client not active"),
+        ("active-idle", "resume", "Client not suspended"),
+        ("suspend", "lease", "client is suspend, cannot lease"),
+    ],
+)
+def test_refused_client_moves_say_why_in_awe_words(status: str, event: str, message: str) -> None:
+    with pytest.raises(StateError) as caught:
+        client_next(ClientStatus(status), event)
+    assert caught.value.message == message

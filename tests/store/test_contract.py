@@ -409,6 +409,23 @@ def test_recovery_loads_workunits_and_listings_leave_them_out(store: Store) -> N
     assert all("workunits" not in task for doc in listed for task in doc["tasks"])
 
 
+def event(job_id: str, seq: int, new: str = "queued") -> dict[str, Any]:
+    return {"job_id": job_id, "seq": seq, "row": [seq + 40, "t", "job", "", "init", new, "r", ""]}
+
+
+def test_history_rows_come_back_in_order_trimmed_and_go_with_their_job(store: Store) -> None:
+    store.save_batch(Batch(jobs=[with_tasks("a")], history=[event("a", 1), event("a", 0)]))
+    assert [row[0] for row in store.get_job("a")["history"]] == [40, 41]
+    store.save_batch(Batch(history=[event("a", 2), event("a", 1, "suspend")],
+                           history_from={"a": 1}))  # fmt: skip
+    (recovered,) = store.load_unfinished_jobs()
+    assert [(row[0], row[5]) for row in recovered["history"]] == [(41, "suspend"), (42, "queued")]
+    assert "history" not in store.find_jobs(JobQuery(limit=0))[0][0]
+    assert store.delete_job("a")
+    store.save_batch(Batch(jobs=[with_tasks("a")]))  # the same id again starts with none
+    assert "history" not in store.get_job("a")
+
+
 def test_a_bad_workunit_row_writes_nothing(store: Store) -> None:
     with pytest.raises(ValueError, match="taskid"):
         store.save_batch(
