@@ -72,8 +72,10 @@ class ClientRegistryActor(SingletonActor):
         max_client_failure: int,
         events: EventBus,
         on_death: Any = None,
+        max_clients: int | None = None,  # limits.registered_clients
     ) -> None:
         super().__init__(on_death)
+        self._max_clients = max_clients
         self._queue = queue
         self._auth = auth
         self._timeout_s = client_timeout_s
@@ -116,6 +118,12 @@ class ClientRegistryActor(SingletonActor):
         if not cmd.token and client.group in self._auth.clientgroup_tokens:
             raise AweError(NEEDS_TOKEN)
         self._check_token(client.group, cmd.token)
+        full = self._max_clients is not None and len(self._reg.clients) >= self._max_clients
+        if full and client.id not in self._reg.clients:
+            raise AweError(
+                f"{len(self._reg.clients)} clients are registered, as many as "
+                f"limits.registered_clients ({self._max_clients}) allows"
+            )
         fx = Effects()
         claimed = reg.register(self._reg, client, fx)
         self._publish(fx, cmd.stimulus)

@@ -293,7 +293,7 @@ class JobActor(Supervised, PooledActor):
                 continue
             self._preparing.add(task_id)
             wanted = [(out["host"], out["filename"]) for out in lifecycle.missing_nodes(task)]
-            parts = split.workunit_count(task)
+            parts = split.workunit_count(task, self.ctx.settings.max_split)
             token = self.job.info.get("datatoken")
             future = self.ctx.io_pool.submit(self.ctx.create_nodes, wanted, parts, token)
             future.add_done_callback(lambda f, t=task_id: tell_quietly(

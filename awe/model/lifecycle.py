@@ -51,6 +51,7 @@ class Settings:
     # v0.9.30: the expiration a job gets when it completes without one (`<N><M|H|D>`, "" never)
     global_expire: str = ""
     pipeline_expire: dict[str, str] = field(default_factory=dict)
+    max_split: int | None = None  # limits.totalwork_per_task: the most maxworksize may split into
 
 
 # ---- lookups -----------------------------------------------------------------------------
@@ -188,7 +189,7 @@ def _enqueue_task(job: Job, task: Task, now: str, settings: Settings, effects: E
     _resolve_origins(job, task)
     _place_outputs(job, task, settings)
     if not task.workunits:
-        task.workunits = split.make_workunits(task)
+        task.workunits = split.make_workunits(task, settings.max_split)
         task.workstatus = [""] * len(task.workunits)
     for unit in task.workunits:
         if unit.state != WorkState.DONE:

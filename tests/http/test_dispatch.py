@@ -214,7 +214,7 @@ class ReportRulesTest(AweTestCase):
         work = self.checkout(client["id"])["data"]
         answer = self.report(work["wuid"], client["id"], files={"stdout": "x" * 5000})
         self.assertEqual(answer["_code"], 413)
-        self.assertIn("over the limit", answer["error"][0])
+        self.assertIn("over reports.max_bytes (1000)", answer["error"][0])
         self.flush()
         self.assertEqual(self.job(jid)["state"], "in-progress")
 
