@@ -16,8 +16,10 @@ from awe.actors.messages import (
     ApplyReport,
     CancelWait,
     Checkout,
+    ClientDataRights,
     ControlAllClients,
     ControlClient,
+    DataRights,
     DropWaiter,
     FillStatus,
     GetClient,
@@ -70,8 +72,10 @@ class ClientRegistryActor(SingletonActor):
         max_client_failure: int,
         events: EventBus,
         on_death: Any = None,
+        max_clients: int | None = None,  # limits.registered_clients
     ) -> None:
         super().__init__(on_death)
+        self._max_clients = max_clients
         self._queue = queue
         self._auth = auth
         self._timeout_s = client_timeout_s
@@ -114,6 +118,12 @@ class ClientRegistryActor(SingletonActor):
         if not cmd.token and client.group in self._auth.clientgroup_tokens:
             raise AweError(NEEDS_TOKEN)
         self._check_token(client.group, cmd.token)
+        full = self._max_clients is not None and len(self._reg.clients) >= self._max_clients
+        if full and client.id not in self._reg.clients:
+            raise AweError(
+                f"{len(self._reg.clients)} clients are registered, as many as "
+                f"limits.registered_clients ({self._max_clients}) allows"
+            )
         fx = Effects()
         claimed = reg.register(self._reg, client, fx)
         self._publish(fx, cmd.stimulus)
@@ -303,6 +313,13 @@ class ClientRegistryActor(SingletonActor):
             raise AweError(f"error in getting {cmd.kind} for job {cmd.wuid}: Client suspended")
         self._queue.tell(Secret(job_id=job_id, wuid=cmd.wuid, client=cmd.client_id,
                                 kind=cmd.kind, reply=cmd.reply, stimulus=cmd.stimulus))  # fmt: skip
+
+    @handles(ClientDataRights)
+    def _data_rights(self, cmd: ClientDataRights) -> None:
+        """A worker acting on a job's files must be a known client; then the job decides."""
+        self._client(cmd.client_id, cmd.token)
+        self._queue.tell(DataRights(job_id=cmd.job_id, ask=cmd.ask, reply=cmd.reply,
+                                    stimulus=cmd.stimulus))  # fmt: skip
 
     @handles(LeaseChanged)
     def _lease_changed(self, msg: LeaseChanged) -> None:
