@@ -125,6 +125,21 @@ class Store(Protocol):
         `info.submittime` first."""
         ...
 
+    def unfinished_job_ids(self) -> list[str]:
+        """Ids of the jobs in UNFINISHED_STATES, oldest `info.submittime` first (ties by id):
+        what a restart brings back, known before any of them is read."""
+        ...
+
+    def get_jobs(self, job_ids: list[str], history: bool = True) -> list[dict[str, Any]]:
+        """The jobs of `job_ids` that exist, each as `get_job` gives it (without `history`
+        when `history` is False), in a few reads (not one per job): recovery reads unfinished
+        jobs a thousand at a time."""
+        ...
+
+    def job_history(self, job_id: str) -> list[list[Any]]:
+        """A job's history rows, oldest first (the last HISTORY_SIZE of its events)."""
+        ...
+
     def max_jid(self) -> int:
         """The largest jid ever saved, or 10000 when none was (so the first job gets 10001)."""
         ...

@@ -1,8 +1,8 @@
 """The embedded store: one SQLite file in WAL mode, so a fresh machine needs no database server.
 
-Job, perf and meta rows hold JSON text; queries reach into it with `json_extract`, and every
-field of INDEXED_FIELDS has an expression index, so listings sort and page inside SQLite.
-One writer thread (the SnapshotActor) and many reader threads each get their own connection.
+Job, perf and meta rows hold JSON text. Listings filter, count and sort on `job_keys`, one narrow
+row per job with the fields of INDEXED_FIELDS and its readers, written with the job
+(`awe.store.listing`); other fields are reached with `json_extract`. One writer thread (the SnapshotActor) and many reader threads each get their own connection.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from awe.store.base import INDEXED_FIELDS, Batch, JobQuery, StoreUnavailable
+from awe.store.base import INDEXED_FIELDS, UNFINISHED_STATES, Batch, JobQuery, StoreUnavailable
+from awe.store.listing import COUNTS_AGREE, KEYS_SCHEMA, RECOUNT, UPSERT_KEYS, Listing, key_row
 from awe.store.rules import (
     DEFAULT_MAX_JID,
     EXPIRABLE_STATES,
@@ -25,12 +26,10 @@ from awe.store.rules import (
     check_batch,
     check_field,
     check_query,
-    date_bounds,
     merge_history,
     merge_workunits,
     page_bounds,
     sort_distinct,
-    unfinished_query,
 )
 
 SYNCHRONOUS_MODES = ("full", "normal")
@@ -55,57 +54,17 @@ CREATE TABLE IF NOT EXISTS history (
 
 
 def _value(field: str) -> str:
-    """SQL for a checked dotted field of the job document; must match the index expressions."""
-    return f"json_extract(doc, '$.{field}')"
+    """SQL for a checked dotted field of the job document `j`."""
+    return f"json_extract(j.doc, '$.{field}')"
 
 
 def _type(field: str) -> str:
-    return f"json_type(doc, '$.{field}')"
+    return f"json_type(j.doc, '$.{field}')"
 
 
-def _index_sql(field: str) -> str:
-    name = "jobs_" + field.replace(".", "_")
-    return f"CREATE INDEX IF NOT EXISTS {name} ON jobs ({_value(field)})"
-
-
-def _where(query: JobQuery) -> tuple[str, list[Any]]:
-    """The WHERE clause (and its parameters) of a checked query; clauses are AND-ed."""
-    clauses: list[str] = []
-    params: list[Any] = []
-    for field, values in query.filters.items():
-        # A string equal to one of the values; numbers, booleans, objects and arrays never are.
-        clauses.append(
-            f"{_type(field)} = 'text' AND {_value(field)} IN (SELECT value FROM json_each(?))"
-        )
-        params.append(json.dumps(list(values)))
-    if query.ids is not None:
-        clauses.append("id IN (SELECT value FROM json_each(?))")
-        params.append(json.dumps(list(query.ids)))
-    if query.exclude_ids:
-        clauses.append("id NOT IN (SELECT value FROM json_each(?))")
-        params.append(json.dumps(list(query.exclude_ids)))
-    if query.date_start is not None or query.date_end is not None:
-        either = []
-        start, end = date_bounds(query)
-        for field in ("info.submittime", "info.completedtime"):
-            parts = [f"{_type(field)} = 'text'", f"{_value(field)} >= ?"]
-            params.append(start)
-            if end is not None:
-                parts.append(f"{_value(field)} < ?")
-                params.append(end)
-            either.append("(" + " AND ".join(parts) + ")")
-        clauses.append(" OR ".join(either))
-    if query.readable_by is not None:
-        clauses.append(
-            f"({_type('acl.owner')} = 'text' AND {_value('acl.owner')} = ?)"
-            f" OR ({_type('acl.read')} IN ('array', 'text') AND EXISTS ("
-            "SELECT 1 FROM json_each(doc, '$.acl.read') AS r"
-            " WHERE r.type = 'text' AND r.value IN (?, 'public')))"
-        )
-        params += [query.readable_by, query.readable_by]
-    if not clauses:
-        return "", params
-    return " WHERE " + " AND ".join(f"({c})" for c in clauses), params
+# indexes on json_extract(doc, ...) that earlier versions made: dropped once job_keys holds
+# their fields (a write then parses no document); finding one means job_keys must be rebuilt
+_OLD_INDEXES = [f"jobs_{f.replace('.', '_')}" for f in (*INDEXED_FIELDS, "acl.owner")]
 
 
 class EmbeddedStore:
@@ -140,9 +99,30 @@ class EmbeddedStore:
             if str(mode_now).lower() != "wal":
                 raise StoreUnavailable(f"{self._path} cannot use WAL mode (got {mode_now})")
             conn.executescript(_SCHEMA)
-            for field in INDEXED_FIELDS:
-                conn.execute(_index_sql(field))
-            conn.execute(_index_sql("acl.owner"))
+            conn.executescript(KEYS_SCHEMA)
+        self._migrate_keys()
+
+    def _migrate_keys(self) -> None:
+        """Fill job_keys from the documents when an earlier version wrote the store last."""
+        with self._write_transaction("build the listing keys") as conn:
+            old = conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND name IN"
+                " (SELECT value FROM json_each(?))",
+                (json.dumps(_OLD_INDEXES),),
+            ).fetchall()
+            empty = conn.execute("SELECT NOT EXISTS (SELECT 1 FROM job_keys)").fetchone()[0]
+            if not old and not (empty and conn.execute("SELECT count(*) FROM jobs").fetchone()[0]):
+                return
+            conn.execute("DELETE FROM job_keys")
+            rows = conn.execute("SELECT doc FROM jobs")
+            while chunk := rows.fetchmany(1000):
+                conn.executemany(UPSERT_KEYS, [key_row(json.loads(doc)) for (doc,) in chunk])
+            for (name,) in old:
+                conn.execute(f"DROP INDEX IF EXISTS {name}")
+        with self._write_transaction("count the listing keys") as conn:
+            if not conn.execute(COUNTS_AGREE).fetchone()[0]:
+                for statement in RECOUNT:
+                    conn.execute(statement)
 
     def describe(self) -> str:
         """Where the data lives, for the start-up log line."""
@@ -216,6 +196,7 @@ class EmbeddedStore:
         """Remove a job with its workunits, reports and perf record, in one transaction."""
         with self._write_transaction("delete a job") as conn:
             found = conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount
+            conn.execute("DELETE FROM job_keys WHERE id = ?", (job_id,))
             conn.execute("DELETE FROM workunits WHERE job_id = ?", (job_id,))
             conn.execute("DELETE FROM history WHERE job_id = ?", (job_id,))
             conn.execute("DELETE FROM reports WHERE job_id = ?", (job_id,))
@@ -224,10 +205,13 @@ class EmbeddedStore:
 
     def distinct(self, field: str, query: JobQuery) -> list[Any]:
         """The distinct scalar values of `field` among the jobs matching `query`."""
-        check_query(query)
+        listing = Listing(check_query(query))
         check_field(field)
-        where, params = _where(query)
-        sql = f"SELECT DISTINCT {_type(field)}, {_value(field)} FROM jobs{where}"
+        where, params = listing.where(for_page=False)
+        sql = (
+            f"SELECT DISTINCT {_type(field)}, {_value(field)}"
+            f" FROM job_keys AS k CROSS JOIN jobs AS j ON j.id = k.id{where}"
+        )
         with self._read() as conn:
             rows = conn.execute(sql, params).fetchall()
         booleans = {"true": True, "false": False}
@@ -238,10 +222,11 @@ class EmbeddedStore:
     def expired_job_ids(self, now: str) -> list[str]:
         """Finished jobs whose expiration is set and has passed (the reaper removes them)."""
         sql = (
-            f"SELECT id FROM jobs WHERE {_value('state')} IN (SELECT value FROM json_each(?))"
+            "SELECT k.id FROM job_keys AS k CROSS JOIN jobs AS j ON j.id = k.id"
+            " WHERE k.state IN (SELECT value FROM json_each(?))"
             f" AND {_type('expiration')} = 'text'"
             f" AND {_value('expiration')} >= ? AND {_value('expiration')} < ?"
-            " ORDER BY id"
+            " ORDER BY k.id"
         )
         params = (json.dumps(list(EXPIRABLE_STATES)), FIRST_REAL_TIME, now)
         with self._read() as conn:
@@ -254,6 +239,7 @@ class EmbeddedStore:
             " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
             [(job_id, text) for job_id, (_, text) in checked.jobs.items()],
         )
+        conn.executemany(UPSERT_KEYS, [key_row(doc) for doc, _ in checked.jobs.values()])
         conn.executemany(
             "INSERT INTO reports (wuid, name, job_id, content) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (wuid, name) DO UPDATE"
@@ -304,25 +290,84 @@ class EmbeddedStore:
         return merge_history(job, [(seq, json.loads(text)) for seq, text in events.fetchall()])
 
     def find_jobs(self, query: JobQuery) -> tuple[list[dict[str, Any]], int]:
-        """Return one page of matching jobs and the total number of matches."""
-        check_query(query)
-        where, params = _where(query)
+        """Return one page of matching jobs and the total number of matches.
+
+        The total is counted on the listing keys' indexes; the page's ids are read in order
+        from them, then only those documents are read.
+        """
+        listing = Listing(check_query(query))
         offset, limit = page_bounds(query)
-        direction = "DESC" if query.descending else "ASC"
-        sql = (
-            f"SELECT doc FROM jobs{where}"
-            f" ORDER BY {_value(query.order)} {direction}, id ASC LIMIT ? OFFSET ?"
+        count_where, count_params = listing.where(for_page=False)
+        page_where, page_params = listing.where(for_page=True)
+        tables = listing.tables()
+        page = f"SELECT k.id FROM {tables}{page_where}{listing.order_by()} LIMIT ? OFFSET ?"
+        counting = listing.counted() or (
+            f"SELECT count(*) FROM {tables}{count_where}",
+            count_params,
         )
         with self._read() as conn:
-            total = conn.execute(f"SELECT count(*) FROM jobs{where}", params).fetchone()[0]
-            rows = conn.execute(sql, [*params, -1 if limit is None else limit, offset]).fetchall()
-        return [json.loads(doc) for (doc,) in rows], total
+            total = conn.execute(*counting).fetchone()[0]
+            page_ids = [job_id for (job_id,) in conn.execute(
+                page, [*page_params, -1 if limit is None else limit, offset])]  # fmt: skip
+            docs = self._docs(conn, page_ids)
+        return [docs[job_id] for job_id in page_ids if job_id in docs], total
+
+    @staticmethod
+    def _docs(conn: sqlite3.Connection, job_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Job documents by id, read in one statement."""
+        rows = conn.execute(
+            "SELECT id, doc FROM jobs WHERE id IN (SELECT value FROM json_each(?))",
+            (json.dumps(job_ids),),
+        )
+        return {job_id: json.loads(doc) for job_id, doc in rows}
 
     def load_unfinished_jobs(self) -> list[dict[str, Any]]:
         """Jobs in UNFINISHED_STATES, oldest `info.submittime` first (start-up recovery)."""
-        jobs = self.find_jobs(unfinished_query())[0]
+        return self.get_jobs(self.unfinished_job_ids())
+
+    def unfinished_job_ids(self) -> list[str]:
+        """Ids of unfinished jobs, oldest `info.submittime` first, from the listing keys."""
+        sql = (
+            "SELECT id FROM job_keys WHERE state IN (SELECT value FROM json_each(?))"
+            " ORDER BY submittime, id"
+        )
         with self._read() as conn:
-            return [self._whole(conn, job) for job in jobs]
+            rows = conn.execute(sql, (json.dumps(list(UNFINISHED_STATES)),))
+            return [job_id for (job_id,) in rows]
+
+    def job_history(self, job_id: str) -> list[list[Any]]:
+        """A job's history rows, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute("SELECT row FROM history WHERE job_id = ? ORDER BY seq", (job_id,))
+            return [json.loads(text) for (text,) in rows]
+
+    def get_jobs(self, job_ids: list[str], history: bool = True) -> list[dict[str, Any]]:
+        """Jobs by id with their workunits and history: three statements, whatever the count."""
+        wanted = json.dumps(list(job_ids))
+        with self._read() as conn:
+            docs = self._docs(conn, list(job_ids))
+            units: dict[str, list[dict[str, Any]]] = {}
+            rows = conn.execute(
+                "SELECT job_id, doc FROM workunits WHERE job_id IN (SELECT value FROM json_each(?))",
+                (wanted,),
+            )
+            for job_id, doc in rows:
+                units.setdefault(job_id, []).append(json.loads(doc))
+            events: dict[str, list[tuple[int, list[Any]]]] = {}
+            rows = conn.execute(
+                "SELECT job_id, seq, row FROM history"
+                " WHERE job_id IN (SELECT value FROM json_each(?))",
+                (wanted if history else "[]",),
+            )
+            for job_id, seq, text in rows:
+                events.setdefault(job_id, []).append((seq, json.loads(text)))
+        return [
+            merge_history(
+                merge_workunits(docs[job_id], units.get(job_id, [])), events.get(job_id, [])
+            )
+            for job_id in job_ids
+            if job_id in docs
+        ]
 
     def max_jid(self) -> int:
         """The largest jid ever saved, or 10000 when none was."""

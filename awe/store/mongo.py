@@ -17,9 +17,11 @@ from pymongo.write_concern import WriteConcern
 
 from awe.store.base import INDEXED_FIELDS, Batch, JobQuery, Report, StoreUnavailable
 from awe.store.rules import (
+    ALL_READERS,
     DEFAULT_MAX_JID,
     EXPIRABLE_STATES,
     FIRST_REAL_TIME,
+    MANY_READERS,
     check_batch,
     check_field,
     check_query,
@@ -27,14 +29,30 @@ from awe.store.rules import (
     merge_history,
     merge_workunits,
     page_bounds,
+    single_reader,
     sort_distinct,
     unfinished_query,
+    visibility,
 )
 
 # AWE also indexes the job ACL (spec 7.1); the listing's ACL filter reads it.
 ACL_FIELDS = ("acl.owner", "acl.read", "acl.write", "acl.delete")
 _JID_COUNTER = "jid"
 _NOT_ARRAY = {"$not": {"$type": "array"}}
+_NOTHING = {"id": {"$in": []}}
+HIDDEN = "_awe"  # what awe adds to a stored job for its own queries; never part of an answer
+VISIBILITY, READERS = f"{HIDDEN}.visibility", f"{HIDDEN}.readers"
+_SHOWN = {"_id": False, HIDDEN: False}
+# the listing's indexes, as the embedded store's job_keys has them: a page in updatetime order,
+# alone or after one filter; the readers with the state, for counting
+LISTING_INDEXES = [
+    [("updatetime", ASCENDING), ("id", ASCENDING)],
+    [(VISIBILITY, ASCENDING), ("state", ASCENDING)],
+    *(
+        [(field, ASCENDING), ("updatetime", ASCENDING), ("id", ASCENDING)]
+        for field in ("state", "info.user", "info.project", "info.pipeline")
+    ),
+]
 
 
 def uri_hosts(uri: str) -> str:
@@ -74,8 +92,20 @@ def _date_range(query: JobQuery) -> dict[str, Any]:
 
 
 def _readable_by(user: str) -> dict[str, Any]:
-    acl_read = {"acl.read": {"$in": [user, "public"]}, "acl": _NOT_ARRAY}
-    return {"$or": [_scalar_in("acl.owner", [user]), acl_read]}
+    """The jobs `user` may read, by the readers folded into `_awe.visibility` at each write
+    (`rules.visibility`): two ranges of one index, as in the embedded store."""
+    return {
+        "$or": [
+            {VISIBILITY: {"$in": [ALL_READERS, single_reader(user)]}},
+            {VISIBILITY: MANY_READERS, READERS: user},
+        ]
+    }
+
+
+def stored_doc(doc: dict[str, Any]) -> dict[str, Any]:
+    """A job as MongoDB keeps it: the document plus its readers under `_awe`, for listings."""
+    seen, readers = visibility(doc)
+    return {**doc, HIDDEN: {"visibility": seen, "readers": readers or []}}
 
 
 def _report_doc(report: Report) -> dict[str, Any]:
@@ -89,7 +119,10 @@ def _report_doc(report: Report) -> dict[str, Any]:
 
 def job_filter(query: JobQuery) -> dict[str, Any]:
     """The Mongo filter of a checked query; clauses are AND-ed."""
-    clauses = [_scalar_in(field, list(values)) for field, values in query.filters.items()]
+    clauses = [
+        _scalar_in(field, list(values)) if field.split(".")[0] != HIDDEN else _NOTHING
+        for field, values in query.filters.items()
+    ]
     if query.ids is not None:
         clauses.append({"id": {"$in": list(query.ids)}})
     if query.exclude_ids:
@@ -187,6 +220,17 @@ class MongoStore:
         self._workunits.create_index("wuid", unique=True)
         self._workunits.create_index("job_id")
         self._history.create_index([("job_id", ASCENDING), ("seq", ASCENDING)], unique=True)
+        for keys in LISTING_INDEXES:
+            self._jobs.create_index(keys)
+        self._add_readers()
+
+    def _add_readers(self) -> None:
+        """Jobs an earlier version stored have no `_awe` readers yet: add them once."""
+        missing = self._jobs.find({HIDDEN: {"$exists": False}}, {"_id": False})
+        ops = [ReplaceOne({"id": doc["id"]}, stored_doc(doc)) for doc in missing
+               if isinstance(doc.get("id"), str)]  # fmt: skip
+        if ops:
+            self._jobs.bulk_write(ops, ordered=False)
 
     def save_batch(self, batch: Batch) -> None:
         """Upsert jobs, then reports, then perf, then the jid counter; raise if any write failed.
@@ -200,7 +244,8 @@ class MongoStore:
         with self._errors("save a batch"):
             if checked.jobs:
                 ops = [
-                    ReplaceOne({"id": k}, doc, upsert=True) for k, (doc, _) in checked.jobs.items()
+                    ReplaceOne({"id": k}, stored_doc(doc), upsert=True)
+                    for k, (doc, _) in checked.jobs.items()
                 ]
                 self._jobs.bulk_write(ops, ordered=False)
             if checked.reports:
@@ -239,7 +284,7 @@ class MongoStore:
     def get_job(self, job_id: str) -> dict[str, Any] | None:
         """One job document by id, or None."""
         with self._errors("read a job"):
-            job = self._jobs.find_one({"id": job_id}, {"_id": False})
+            job = self._jobs.find_one({"id": job_id}, _SHOWN)
             return self._whole(job) if job else None
 
     def _whole(self, job: dict[str, Any]) -> dict[str, Any]:
@@ -259,16 +304,49 @@ class MongoStore:
             keys.append(("id", ASCENDING))
         with self._errors("list jobs"):
             total = self._jobs.count_documents(flt)
-            cursor = self._jobs.find(flt, {"_id": False}).sort(keys).skip(offset)
+            cursor = self._jobs.find(flt, _SHOWN).sort(keys).skip(offset)
             if limit is not None:
                 cursor = cursor.limit(limit)
             return list(cursor), total
 
     def load_unfinished_jobs(self) -> list[dict[str, Any]]:
         """Jobs in UNFINISHED_STATES with their workunits, oldest `info.submittime` first."""
-        jobs = self.find_jobs(unfinished_query())[0]
-        with self._errors("read workunits"):
-            return [self._whole(job) for job in jobs]
+        return self.get_jobs(self.unfinished_job_ids())
+
+    def unfinished_job_ids(self) -> list[str]:
+        """Ids of unfinished jobs, oldest `info.submittime` first (ties by id)."""
+        flt = job_filter(unfinished_query())
+        keys = [("info.submittime", ASCENDING), ("id", ASCENDING)]
+        with self._errors("list unfinished jobs"):
+            return [
+                doc["id"] for doc in self._jobs.find(flt, {"id": True, "_id": False}).sort(keys)
+            ]
+
+    def job_history(self, job_id: str) -> list[list[Any]]:
+        """A job's history rows, oldest first."""
+        with self._errors("read a job's history"):
+            events = self._history.find({"job_id": job_id}, {"_id": False}).sort("seq", ASCENDING)
+            return [event["row"] for event in events]
+
+    def get_jobs(self, job_ids: list[str], history: bool = True) -> list[dict[str, Any]]:
+        """Jobs by id with their workunits and history: three queries, whatever the count."""
+        wanted = {"$in": list(job_ids)}
+        with self._errors("read jobs"):
+            docs = {doc["id"]: doc for doc in self._jobs.find({"id": wanted}, _SHOWN)}
+            units: dict[str, list[dict[str, Any]]] = {}
+            for row in self._workunits.find({"job_id": wanted}, {"_id": False}):
+                units.setdefault(row["job_id"], []).append(row)
+            events: dict[str, list[tuple[int, list[Any]]]] = {}
+            for event in self._history.find({"job_id": wanted if history else {"$in": []}},
+                                            {"_id": False}):  # fmt: skip
+                events.setdefault(event["job_id"], []).append((event["seq"], event["row"]))
+        return [
+            merge_history(
+                merge_workunits(docs[job_id], units.get(job_id, [])), events.get(job_id, [])
+            )
+            for job_id in job_ids
+            if job_id in docs
+        ]
 
     def max_jid(self) -> int:
         """The largest jid ever saved, or 10000 when none was."""

@@ -188,3 +188,55 @@ def check_batch(batch: Batch) -> CheckedBatch:
         history=_history_rows(batch.history),
         history_from=floors,
     )
+
+
+# ---- who may read a job, as one indexable value ----------------------------------------------
+
+ALL_READERS = "all"  # `public` is among the readers: everyone may read it
+MANY_READERS = "many"  # several named readers: the listing checks the list itself
+NO_READERS = "none"  # no reader at all (only admins see it)
+
+
+def single_reader(user: str) -> str:
+    """The visibility of a job only `user` may read (prefixed: no name can pose as `all`)."""
+    return "user:" + user
+
+
+def visibility(doc: dict[str, Any]) -> tuple[str, list[str] | None]:
+    """Who may read a job, folded for an index: (visibility, readers when there are several).
+
+    A job is readable by `user` when `acl.owner` is that user, or `acl.read` (a list, or one
+    string) holds the user or "public" — only string entries count. Almost every job has one
+    reader (its owner) or is public, so a listing's ACL filter becomes a range of an index.
+    """
+    acl = doc.get("acl")
+    owner, read = (acl.get("owner"), acl.get("read")) if isinstance(acl, dict) else (None, None)
+    entries = [read] if isinstance(read, str) else read if isinstance(read, list) else []
+    names = {entry for entry in entries if isinstance(entry, str)}
+    if "public" in names:
+        return ALL_READERS, None
+    if isinstance(owner, str):
+        names.add(owner)
+    if not names:
+        return NO_READERS, None
+    if len(names) == 1:
+        return single_reader(names.pop()), None
+    return MANY_READERS, sorted(names)
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def key_value(doc: dict[str, Any], field: str) -> str | int | float | None:
+    """A dotted field as a listing key: a scalar as JSON has it (a bool as 0/1, as SQLite's
+    json_extract gives it), None for a missing field, null, object or array."""
+    value: Any = doc
+    for part in field.split("."):
+        if not isinstance(value, dict):
+            return None
+        value = value.get(part)
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value if _INT64[0] <= value <= _INT64[1] else float(value)
+    return value if isinstance(value, str | float) else None

@@ -262,6 +262,27 @@ def test_load_unfinished_jobs_oldest_submission_first(store: Store) -> None:
     got = [doc["id"] for doc in store.load_unfinished_jobs()]
     assert got == ["in-progress", "suspend", "queued", "init"]
     assert store.load_unfinished_jobs()[0] == store.get_job("in-progress")
+    assert store.unfinished_job_ids() == ["in-progress", "suspend", "queued", "init"]
+
+
+def test_unfinished_ids_tie_on_submission_by_id(store: Store) -> None:
+    save_jobs(store, *(job(n, state="queued", info={"submittime": t(1)}) for n in "cab"))
+    assert store.unfinished_job_ids() == ["a", "b", "c"]
+
+
+def test_get_jobs_reads_many_jobs_whole_and_skips_missing_ones(store: Store) -> None:
+    save_jobs(store, job("a"), job("b"), job("c"))
+    store.save_batch(
+        Batch(
+            workunits=[{"wuid": "b_0_1", "job_id": "b", "taskid": "b_0", "rank": 1}],
+            history=[{"job_id": "a", "seq": 0, "row": [1, "x"]}],
+        )
+    )
+    got = store.get_jobs(["b", "missing", "a"])
+    assert got == [store.get_job("b"), store.get_job("a")]
+    assert store.get_jobs([]) == []
+    assert "history" not in store.get_jobs(["a"], history=False)[0]  # recovery needs none
+    assert store.job_history("a") == [[1, "x"]] and store.job_history("b") == []
 
 
 def test_max_jid_is_10000_before_any_job(store: Store) -> None:

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from awe.store import Batch, JobQuery, Report, StoreUnavailable
-from awe.store.base import INDEXED_FIELDS
 from awe.store.embedded import EmbeddedStore
 from tests.store.jobs import job
 
@@ -34,21 +33,6 @@ def test_parent_directories_are_created_and_file_is_in_wal_mode(store: EmbeddedS
 
 def test_describe_gives_the_absolute_path(store: EmbeddedStore, path: Path) -> None:
     assert store.describe() == f"embedded SQLite store at {path.absolute()}"
-
-
-def test_every_indexed_field_has_an_expression_index(store: EmbeddedStore, path: Path) -> None:
-    with sqlite3.connect(path) as conn:
-        sql = [row[0] for row in conn.execute("SELECT sql FROM sqlite_master WHERE type='index'")]
-    for field in INDEXED_FIELDS:
-        assert any(s and f"json_extract(doc, '$.{field}')" in s for s in sql), field
-
-
-def test_a_filtered_listing_uses_the_index(store: EmbeddedStore, path: Path) -> None:
-    with sqlite3.connect(path) as conn:
-        plan = conn.execute(
-            "EXPLAIN QUERY PLAN SELECT doc FROM jobs WHERE json_extract(doc, '$.state') = 'x'"
-        ).fetchall()
-    assert "USING INDEX jobs_state" in str(plan)
 
 
 @pytest.mark.parametrize("mode, level", [("full", 2), ("normal", 1), ("NORMAL", 1)])

@@ -162,3 +162,29 @@ def test_index_creation_failure_surfaces_as_store_unavailable(
     monkeypatch.setattr(mongomock.Collection, "create_index", failing(AutoReconnect("gone")))
     with pytest.raises(StoreUnavailable, match="create indexes: AutoReconnect: gone"):
         MongoStore("mongodb://h/", client=mongomock.MongoClient())
+
+
+def test_listing_indexes_exist_for_each_filter_in_updatetime_order(open_mongo: Opener) -> None:
+    open_mongo()
+    jobs = open_mongo.client.get_database(open_mongo.database).get_collection("Jobs")
+    keys = {tuple(k for k, _ in spec["key"]) for spec in jobs.index_information().values()}
+    assert ("updatetime", "id") in keys and ("_awe.visibility", "state") in keys
+    for field in ("state", "info.user", "info.project", "info.pipeline"):
+        assert (field, "updatetime", "id") in keys, field
+
+
+def test_jobs_stored_before_readers_were_kept_get_them_at_open(open_mongo: Opener) -> None:
+    jobs = open_mongo.client.get_database(open_mongo.database).get_collection("Jobs")
+    jobs.insert_one(job("old", acl={"owner": "bob", "read": ["bob"]}))  # an earlier version's
+    store = open_mongo()
+    assert [d["id"] for d in store.find_jobs(JobQuery(readable_by="bob"))[0]] == ["old"]
+    assert store.find_jobs(JobQuery(readable_by="alice")) == ([], 0)
+    assert "_awe" not in store.get_job("old")  # type: ignore[operator]
+
+
+def test_what_awe_adds_to_a_stored_job_is_neither_shown_nor_queried(open_mongo: Opener) -> None:
+    store = open_mongo()
+    store.save_batch(Batch(jobs=[job("a", acl={"owner": "bob", "read": ["public"]})]))
+    docs, total = store.find_jobs(JobQuery(readable_by="carol"))
+    assert total == 1 and "_awe" not in docs[0]
+    assert store.find_jobs(JobQuery(filters={"_awe.visibility": ["all"]})) == ([], 0)
