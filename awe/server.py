@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +25,7 @@ from awe import __version__
 from awe.actors.base import PooledActor, ask, ask_sync, new_reply, tell_quietly
 from awe.actors.clients import ClientRegistryActor
 from awe.actors.job import JobActor, JobContext
-from awe.actors.messages import CloseQueue, Purge, RecoverJobs, Sweep
+from awe.actors.messages import CloseQueue, Dormant, ExpectJobs, Purge, RecoverJobs, Sweep
 from awe.actors.queue import QueueActor
 from awe.actors.snapshots import SnapshotActor
 from awe.actors.supervision import Supervisor, exit_process
@@ -51,6 +52,7 @@ from awe.store.base import Store, StoreUnavailable
 
 log = logging.getLogger("awe.server")
 DEFAULTS = ServerConfig()  # what --help shows as each flag's default
+RECOVERY_CHUNK = 1000  # unfinished jobs read from the store at a time after a restart
 
 
 class AweServer:
@@ -65,6 +67,8 @@ class AweServer:
     ) -> None:
         self.config = config
         self.store = store
+        self.recovered = 0  # unfinished jobs brought back from the store since the start
+        self._stopping = threading.Event()
         self.executor = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="store-read")
         self.data = open_data_service(config)
         self.datastore = self.data.store
@@ -97,6 +101,7 @@ class AweServer:
             create_nodes=shock_node_maker(shock),
             io_pool=self.io_pool,
             read_job=store.get_job,
+            read_history=store.job_history,
             read_pool=self.executor,
             join_parts=part_joiner(self.datastore),
             delete_data=logged(self.datastore.delete_job, "removing a deleted job's files"),
@@ -133,16 +138,59 @@ class AweServer:
         return expire_data(self.datastore, self.store, self.config.datastore.retention, at)
 
     def recover(self) -> int:
-        """Give every unfinished job of the store its JobActor back (D3)."""
+        """Give every unfinished job of the store its JobActor back (D3), before returning."""
+        thread = self.start_recovery()
+        if thread is not None:
+            thread.join()
+        return self.recovered
+
+    def start_recovery(self) -> threading.Thread | None:
+        """Bring every unfinished job back (D3) while the server already serves.
+
+        The queue learns their ids at once (a command for one of them reads it back first, and
+        no checkout is served until all are back); a thread reads them from the store a chunk
+        at a time and hands them to the queue. Returns that thread (None: recovery is off).
+        """
+        job_ids = self.store.unfinished_job_ids()
         if not self.config.queue.recover:
             log.info("recovery is off (queue.recover: false): unfinished jobs stay in the store")
-            return 0
-        docs = self.store.load_unfinished_jobs()
-        count = ask_sync(self.queue, RecoverJobs(docs=docs, stimulus="recover",
-                                                 reply=new_reply()), timeout=600)  # fmt: skip
-        if count:
-            log.info("recovered %d unfinished job(s) from the store", count)
-        return count
+            ask_sync(self.queue, Dormant(job_ids=tuple(job_ids), reply=new_reply()))
+            return None
+        ask_sync(self.queue, ExpectJobs(job_ids=tuple(job_ids), reply=new_reply()))
+        thread = threading.Thread(
+            target=self._recover_all, args=(job_ids,), name="recovery", daemon=True
+        )
+        thread.start()
+        return thread
+
+    def _recover_all(self, job_ids: list[str]) -> None:
+        """The recovery thread: read the jobs a chunk at a time, each chunk to the queue."""
+        started = time.monotonic()
+        try:
+            for first in range(0, len(job_ids), RECOVERY_CHUNK):
+                docs = self._read_jobs(job_ids[first : first + RECOVERY_CHUNK])
+                if docs is None:
+                    return  # the server stops
+                recover = RecoverJobs(docs=docs, stimulus="recover", reply=new_reply())
+                self.recovered += ask_sync(self.queue, recover, timeout=600)
+            ask_sync(self.queue, ExpectJobs(done=True, reply=new_reply()))
+        except Exception as err:  # noqa: BLE001 - the queue is gone: the server is stopping
+            if not self._stopping.is_set():
+                log.error("recovery stopped: %r", err)
+            return
+        if self.recovered:
+            log.info("recovered %d unfinished job(s) from the store in %.1f s", self.recovered,
+                     time.monotonic() - started)  # fmt: skip
+
+    def _read_jobs(self, job_ids: list[str]) -> list[dict[str, Any]] | None:
+        """Jobs from the store; a store that cannot be read is tried again every second."""
+        while not self._stopping.is_set():
+            try:
+                return self.store.get_jobs(job_ids, history=False)  # a live job keeps none
+            except StoreUnavailable as err:
+                log.warning("recovery: %s; trying again in 1 s", err)
+                self._stopping.wait(1.0)
+        return None
 
     def sweep(self, at: str | None = None) -> None:
         """Lost clients (registry) and leases whose deadline passed (their job actors)."""
@@ -173,6 +221,7 @@ class AweServer:
 
     def stop(self) -> None:
         """Stop job actors first (their last snapshots go out), then flush and close the store."""
+        self._stopping.set()
         self.supervisor.stop()
         with contextlib.suppress(Exception):  # a queue that is gone has nothing to close
             ask_sync(self.queue, CloseQueue(stimulus="stop", reply=new_reply()), timeout=10)
@@ -252,7 +301,7 @@ def serve(config: ServerConfig) -> int:
     server = AweServer(config, store)
     server.set_public_url(public_url(config, sockets[0].getsockname()[1]))
     try:
-        server.recover()
+        server.start_recovery()  # serving starts at once; jobs come back meanwhile
     except Exception as err:  # noqa: BLE001 - stop the actors, then say why
         log.error("cannot start: recovering unfinished jobs failed: %r", err)
         log.debug("recovery failure", exc_info=True)

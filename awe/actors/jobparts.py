@@ -10,14 +10,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from awe.actors.base import tell_quietly
-from awe.actors.messages import Lease, PartsJoined, Undelivered
+from awe.actors.base import reject, resolve, tell_quietly
+from awe.actors.messages import GetJob, Lease, PartsJoined, Undelivered
+from awe.errors import Unavailable
 from awe.events import EventBus
-from awe.model import lifecycle
+from awe.model import history, lifecycle
 from awe.model.effects import Effects
 from awe.model.job import Job, Workunit
 from awe.model.lifecycle import Settings
-from awe.model.matching import ReadyEntry
 from awe.store.base import Report
 
 log = logging.getLogger("awe.actors.job")
@@ -39,51 +39,37 @@ class JobContext:
     io_pool: concurrent.futures.Executor | None = None
     # reads a job from the store (id -> document or None), run on `read_pool` by the queue
     read_job: Callable[[str], dict[str, Any] | None] | None = None
+    # reads a job's history rows from the store, run on `read_pool` (live jobs keep none)
+    read_history: Callable[[str], list[list[Any]]] | None = None
     read_pool: concurrent.futures.Executor | None = None
     # the datastore, run on `io_pool`: (job, task, file names, ranks) -> {file name: size}
     join_parts: Callable[[str, str, list[str], list[int]], dict[str, int]] | None = None
     delete_data: Callable[[str], Any] | None = None  # (job id): remove the job's files
 
 
-def ready_entry(job: Job, wuid: str) -> ReadyEntry:
-    """What the ready index needs to order and match a workunit, and the view it lists."""
-    task, unit = lifecycle.find_unit(job, wuid)
-    size = sum(int(i.get("size") or 0) for i in task.inputs)
-    return ReadyEntry(
-        wuid=wuid,
-        job_id=job.id,
-        priority=job.priority,
-        submittime=job.info.get("submittime", ""),
-        clientgroups=lifecycle.effective_clientgroups(job, task),
-        cmd_name=task.cmd.get("name", ""),
-        size=size,
-        view=lifecycle.workunit_view(job, task, unit),
-    )
-
-
 class UnitTracker:
     """Which workunit rows a job's next snapshot writes: those changed, and those gone.
 
-    Per task it remembers the workunit list last handed to the store and its wuids; a snapshot
-    writes only workunits marked changed, and forgets those of a replaced list (a recompute).
+    Per task it remembers the workunits object last handed to the store; a snapshot writes only
+    workunits marked changed, and forgets the rows of every workunit of a replaced one (a
+    recompute). Ranks never handed out have no row.
     """
 
     def __init__(self, job: Job) -> None:
         self.job = job
-        self._saved: dict[str, tuple[list[Workunit], set[str]]] = {}
+        self._saved: dict[str, dict[int, Workunit]] = {}
 
     def collect(self) -> tuple[list[dict[str, Any]], list[str]]:
         """Rows of workunits changed since the last call, and wuids that are gone."""
         rows: list[dict[str, Any]] = []
         removed: list[str] = []
         for task in self.job.tasks:
-            units = task.workunits
+            units = task.units
             saved = self._saved.get(task.id)
-            if saved is None or saved[0] is not units:  # a new list: new split or recompute
-                wuids = {task.wuid(unit) for unit in units}
-                removed.extend(w for w in (saved[1] if saved else ()) if w not in wuids)
-                self._saved[task.id] = (units, wuids)
-            for unit in units:
+            if saved is not units:  # a recompute: the rows of the old ones go
+                removed.extend(task.wuid(unit) for unit in (saved or {}).values())
+                self._saved[task.id] = units
+            for unit in units.values():
                 if unit.changed:
                     rows.append({"wuid": task.wuid(unit), "job_id": self.job.id,
                                  "taskid": task.id, **unit.to_doc()})  # fmt: skip
@@ -115,6 +101,33 @@ def delivery(ref: Any, cmd: Lease) -> concurrent.futures.Future:
     return durable
 
 
+def stored_history(ctx: JobContext, cmd: GetJob, acl: dict[str, Any]) -> concurrent.futures.Future:
+    """The reply target of `GET /job/{id}?history` for a live job: once everything the job did
+    so far is durable, its history is read from the store on the read pool, and answered."""
+    durable: concurrent.futures.Future = concurrent.futures.Future()
+
+    def read(_: concurrent.futures.Future) -> list[list[Any]]:
+        assert ctx.read_history is not None
+        return ctx.read_history(cmd.job_id)
+
+    def answer(rows: concurrent.futures.Future) -> None:
+        try:
+            view = history.expand(rows.result(), cmd.job_id, str(acl.get("owner", "")))
+        except Exception as err:  # noqa: BLE001 - any store failure: say so
+            reject(cmd.reply, Unavailable(f"store unavailable: {err}"))
+            return
+        resolve(cmd.reply, (view, acl))
+
+    def durable_now(future: concurrent.futures.Future) -> None:
+        if (error := future.exception()) is not None:
+            reject(cmd.reply, error)
+        elif ctx.read_pool is not None:
+            ctx.read_pool.submit(read, future).add_done_callback(answer)
+
+    durable.add_done_callback(durable_now)
+    return durable
+
+
 def delivered_outputs(reports: tuple[Report, ...]) -> list[dict[str, Any]]:
     """The `outputs` part of a report (awe's worker): JSON list of {filename, node, url, size}."""
     for report in reports:
@@ -127,7 +140,9 @@ def delivered_outputs(reports: tuple[Report, ...]) -> list[dict[str, Any]]:
     return []
 
 
-def data_effects(ctx: JobContext, ref: Any, job: Job, effects: Effects, joining: set[str]) -> None:
+def data_effects(
+    ctx: JobContext, ref: Any, job: Job, effects: Effects, joining: dict[str, None]
+) -> None:
     """Hand the datastore work of `effects` to the I/O pool, never the actor's turn: joining a
     split task's parts (its outcome comes back as `PartsJoined`), removing a deleted job's files."""
     if ctx.io_pool is None:
@@ -140,8 +155,8 @@ def data_effects(ctx: JobContext, ref: Any, job: Job, effects: Effects, joining:
         task = job.task(task_id)
         if task is None or task_id in joining:
             continue
-        joining.add(task_id)
-        names, ranks = lifecycle.joined_outputs(task), [u.rank for u in task.workunits]
+        joining[task_id] = None
+        names, ranks = lifecycle.joined_outputs(task), list(task.ranks())
         future = ctx.io_pool.submit(ctx.join_parts, job.id, task.user_taskid, names, ranks)
         future.add_done_callback(lambda f, t=task_id, j=job.id: tell_quietly(
             ref, PartsJoined(job_id=j, task_id=t, result=f, stimulus=f"join-{t}")))  # fmt: skip

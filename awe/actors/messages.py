@@ -38,7 +38,34 @@ class SubmitJob(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class RecoverJobs(Command):
+    """Unfinished jobs read from the store: each gets its JobActor back (D3), unless it is
+    live already (brought back on demand meanwhile)."""
+
     docs: list[dict[str, Any]] = field(repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExpectJobs(Command):
+    """A restart: these unfinished jobs come back (`RecoverJobs`) while the server serves;
+    a command for one of them brings it back at once. `done` ends the recovery."""
+
+    job_ids: tuple[str, ...] = field(default=(), repr=False)
+    done: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class Dormant(Command):
+    """Unfinished jobs in the store that no JobActor holds (recovery off): ids in the store
+    that listings of live jobs leave out. `job_ids` sets them (at start); without, answers."""
+
+    job_ids: tuple[str, ...] | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LiveAmong(Command):
+    """Which of these jobs are in the queue (live, or coming back after a restart)."""
+
+    job_ids: tuple[str, ...] = field(repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -98,6 +125,7 @@ class JobChanged(Command):
     ref: Any = field(repr=False)
     state: str
     withdraw: tuple[str, ...] = ()
+    withdraw_tasks: tuple[str, ...] = ()  # tasks none of whose ranks is ready any more
     offers: tuple[ReadyEntry, ...] = ()
     finished: bool = False
 

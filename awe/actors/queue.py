@@ -32,12 +32,15 @@ from awe.actors.messages import (
     Admit,
     CancelWait,
     CloseQueue,
+    Dormant,
     DropWaiter,
+    ExpectJobs,
     FillStatus,
     JobChanged,
     JobCommand,
     JobCrashed,
     Lease,
+    LiveAmong,
     Loaded,
     Pick,
     QueueStatus,
@@ -54,7 +57,7 @@ from awe.actors.messages import (
 )
 from awe.actors.stored import answer_at_once, answer_missing, answer_stored, needs_actor
 from awe.errors import NO_WORK, QUEUE_SUSPENDED, AweError, Unavailable
-from awe.model.job import ACTIVE_JOB_STATES, Job, JobState
+from awe.model.job import ACTIVE_JOB_STATES, FINISHED_JOB_STATES, Job, JobState
 from awe.model.matching import ReadyIndex
 from awe.model.times import now, parse_time
 
@@ -84,6 +87,13 @@ class QueueActor(SingletonActor):
         self._closing = False  # the server stops: no job is loaded or restarted any more
         self._loading: dict[str, Loading] = {}
         self._wake: dict[str, float] = {}  # job id -> when its next Tick is due
+        # after a restart: unfinished jobs not read back yet (a command brings one back at
+        # once); no checkout is served until every one is back, so that the ready index is
+        # whole and hands work out in its order (priority, submit time) from the first
+        self._pending: dict[str, None] = {}
+        self._recovering = False
+        self._after_recovery: list[Registered] = []
+        self._dormant: set[str] = set()  # unfinished jobs in the store, without an actor
 
     # ---- jobs -----------------------------------------------------------------------------
 
@@ -94,18 +104,57 @@ class QueueActor(SingletonActor):
         job.jid = str(self._jid)
         self._start(job).tell(Admit(job_id=job.id, stimulus=cmd.stimulus, reply=cmd.reply))
 
+    @handles(ExpectJobs)
+    def _expect(self, cmd: ExpectJobs) -> None:
+        """A restart: these jobs are coming back; `done`: all are (the queue hands work out)."""
+        if cmd.done:
+            self._recovering = False
+            self._pending.clear()  # none left but jobs gone from the store meanwhile
+            parked, self._after_recovery = self._after_recovery, []
+            for registered in parked:
+                self._registered(registered)
+            self._serve_waiters()
+        else:
+            self._recovering = True
+            self._pending.update((j, None) for j in cmd.job_ids if j not in self._live)
+        resolve(cmd.reply, len(self._pending))
+
     @handles(RecoverJobs)
     def _recover(self, cmd: RecoverJobs) -> None:
-        """Start a JobActor for every unfinished job of the store (D3)."""
+        """Start a JobActor for unfinished jobs of the store (D3), unless one is back already."""
+        started = 0
         for doc in cmd.docs:
+            job_id = doc["id"]
+            if self._closing or job_id in self._live or job_id in self._loading:
+                continue
+            if self._recovering and job_id not in self._pending:
+                continue  # brought back on demand, and maybe finished, meanwhile
+            self._pending.pop(job_id, None)
             ref = self._start(Job.from_doc(doc), from_store=True)
-            ref.tell(Recover(job_id=doc["id"], stimulus=cmd.stimulus or "recover"))
-        resolve(cmd.reply, len(cmd.docs))
+            ref.tell(Recover(job_id=job_id, stimulus=cmd.stimulus or "recover"))
+            started += 1
+        resolve(cmd.reply, started)
+
+    @handles(Dormant)
+    def _set_dormant(self, cmd: Dormant) -> None:
+        if cmd.job_ids is not None:
+            self._dormant = set(cmd.job_ids) - set(self._live)
+        resolve(cmd.reply, sorted(self._dormant))
+
+    @handles(LiveAmong)
+    def _live_among(self, cmd: LiveAmong) -> None:
+        """For listings: which of these jobs are in the queue (`registered`)."""
+        resolve(cmd.reply, [j for j in cmd.job_ids if self._is_registered(j)])
+
+    def _is_registered(self, job_id: str) -> bool:
+        loading = self._loading.get(job_id)
+        return job_id in self._live or job_id in self._pending or bool(loading and loading.restart)
 
     def _start(self, job: Job, from_store: bool = False, revived: bool = False) -> Any:
         ref = JobActor.start(job, self.ctx, from_store, revived)
+        self._dormant.discard(job.id)
         self._live[job.id] = ref
-        self._states[job.id] = str(job.state)
+        self._states[job.id] = job.state.value
         return ref
 
     @handles(JobChanged)
@@ -115,6 +164,8 @@ class QueueActor(SingletonActor):
             return  # from an actor that has left: its job is no longer in the index
         for wuid in msg.withdraw:
             self._ready.remove(wuid)
+        for task_id in msg.withdraw_tasks:
+            self._ready.remove_task(task_id)
         self._states[msg.job_id] = msg.state
         if msg.finished:
             self._ready.remove_job(msg.job_id)
@@ -128,6 +179,8 @@ class QueueActor(SingletonActor):
     def _retiring(self, msg: Retiring) -> None:
         """A finished (or revived) job is durable: it leaves the queue, the store serves it."""
         if self._live.get(msg.job_id) is msg.ref:
+            if self._states.get(msg.job_id) not in FINISHED_JOB_STATES:
+                self._dormant.add(msg.job_id)  # a zombie that ran one operation
             self._forget(msg.job_id)
             msg.ref.stop(block=False)
 
@@ -175,6 +228,9 @@ class QueueActor(SingletonActor):
             return
         if self._closing:
             raise Unavailable(SHUTTING_DOWN)
+        if cmd.job_id in self._pending:  # not read back since the restart yet: now, then
+            del self._pending[cmd.job_id]
+            self._load(cmd.job_id).restart = True
         if cmd.job_id not in self._loading and answer_at_once(cmd):
             return
         self._load(cmd.job_id).parked.append(cmd)
@@ -218,7 +274,10 @@ class QueueActor(SingletonActor):
 
     @handles(Registered)
     def _registered(self, cmd: Registered) -> None:
-        """Ids of live jobs, by the sets AWE lists (spec 7.5)."""
+        """Ids of live jobs, by the sets AWE lists (spec 7.5); once every job is back."""
+        if self._recovering:
+            self._after_recovery.append(cmd)
+            return
         active = [j for j, s in self._states.items() if s in ACTIVE_JOB_STATES]
         suspended = [j for j, s in self._states.items() if s == JobState.SUSPEND]
         resolve(cmd.reply, {"registered": list(self._states), "active": active,
@@ -232,6 +291,11 @@ class QueueActor(SingletonActor):
             return
         if self._suspended:
             raise AweError(QUEUE_SUSPENDED)
+        if self._recovering:  # the ready index is not whole yet: wait, or no work for now
+            if pick.wait_s > 0 and pick.reply is not None:
+                self._waiters[pick.wait_token] = pick
+                return
+            raise AweError(NO_WORK)
         entry = self._ready.pick(pick.client, pick.available)
         if entry is not None:
             self._lease(entry.job_id, entry.wuid, pick)
@@ -258,6 +322,8 @@ class QueueActor(SingletonActor):
                 reject(pick.reply, AweError(NO_WORK))
 
     def _serve_waiters(self) -> None:
+        if self._recovering:
+            return
         for token, pick in list(self._waiters.items()):
             if pick.reply is None or pick.reply.done():
                 del self._waiters[token]

@@ -10,7 +10,16 @@ from typing import Any
 
 import tornado.ioloop
 
-from awe.actors.messages import GetJob, Insert, OperateJob, Purge, Registered, SubmitJob
+from awe.actors.messages import (
+    Dormant,
+    GetJob,
+    Insert,
+    LiveAmong,
+    OperateJob,
+    Purge,
+    Registered,
+    SubmitJob,
+)
 from awe.errors import AweError, NotImplementedOp
 from awe.http.base import APIHandler, UploadHandler, decode_arg, smaller_cap
 from awe.model import compat, expiration
@@ -19,7 +28,7 @@ from awe.model.job import public_job
 from awe.model.jobimport import import_document
 from awe.model.times import normalise_date, now
 from awe.store import check_field
-from awe.store.base import JobQuery
+from awe.store.base import UNFINISHED_STATES, JobQuery
 
 RESERVED = {
     "limit", "offset", "query", "recent", "order", "direction", "active", "suspend",
@@ -35,6 +44,13 @@ def is_field(name: str) -> bool:
         return False
     return True
 
+
+# the states of the jobs in the queue that `?active`, `?suspend` and `?registered` list
+LIVE_STATES = {
+    "active": ("queued", "in-progress"),
+    "suspend": ("suspend",),
+    "registered": UNFINISHED_STATES,
+}
 
 JOB_OPS = (
     "suspend", "resume", "resubmit", "recover", "recompute", "clientgroup", "priority",
@@ -101,16 +117,28 @@ class JobsHandler(UploadHandler):
             query.filters = self._filters()
             query.date_start = self._date("date_start")
             query.date_end = self._date("date_end")
-        live = await self.ask(self.services.queue, Registered)
-        for flag in ("active", "suspend", "registered"):
-            if self.flag(flag):
-                allowed = set(live[flag])
-                query.ids = sorted(allowed if query.ids is None else allowed & set(query.ids))
+        await self._live_only(query)
         docs, total = await self.read_store(self.services.store.find_jobs, query)
         self.check_all_fit(limit, total - offset, page, "jobs")
-        registered = set(live["registered"])
+        live = await self.ask(self.services.queue, LiveAmong, job_ids=tuple(d["id"] for d in docs))
+        registered = set(live)
         jobs = [public_job(doc, doc["id"] in registered) for doc in docs]
         self.reply(jobs, limit=limit, offset=offset, total_count=total)
+
+    async def _live_only(self, query: JobQuery) -> None:
+        """`?active`, `?suspend`, `?registered`: the jobs in the queue (spec 7.5) in those
+        states, as the store has them; unfinished jobs without an actor (recovery off) are
+        left out. A filter on state, not a list of every live job's id."""
+        wanted = [states for flag, states in LIVE_STATES.items() if self.flag(flag)]
+        if not wanted:
+            return
+        states = set(query.filters.get("state", UNFINISHED_STATES))
+        for allowed in wanted:
+            states &= set(allowed)
+        query.filters["state"] = sorted(states)
+        dormant = await self.ask(self.services.queue, Dormant)
+        if dormant:
+            query.exclude_ids = sorted({*(query.exclude_ids or ()), *dormant})
 
     async def _distinct(self, user: str) -> list[Any]:
         """`?distinct=<info field>`: the values AWE's monitor offers as filters (v0.9.30)."""

@@ -63,11 +63,14 @@ def job_overview(job: Job, workunits: bool = False) -> dict[str, Any]:
             tasks["total"] += 1
         if task.state in _TASK_KEYS:
             tasks[_TASK_KEYS[task.state]] += 1
-        for unit in task.workunits:
+        if task.unstarted in _WORK_KEYS:
+            work[_WORK_KEYS[task.unstarted]] += task.unstarted_count()
+        for unit in task.units.values():
             if unit.state in _WORK_KEYS:  # AWE's queue holds these; done ones have left it
                 work[_WORK_KEYS[unit.state]] += 1
-                if workunits:
-                    views.append(workunit_view(job, task, unit))
+        if workunits:  # every one, in rank order: linear in the split, for GET /work only
+            views += [workunit_view(job, task, unit) for unit in task.all_units()
+                      if unit.state in _WORK_KEYS]  # fmt: skip
     return {"tasks": dict(tasks), "workunits": dict(work), "acl": dict(job.acl), "views": views}
 
 

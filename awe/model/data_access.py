@@ -64,7 +64,7 @@ def holds_lease(job: Job, client: str) -> bool:
     return bool(client) and any(
         unit.client == client and unit.state in (WorkState.CHECKOUT, WorkState.SUSPEND)
         for task in job.tasks
-        for unit in task.workunits
+        for unit in task.units.values()
     )
 
 
@@ -105,7 +105,7 @@ def _write(job: Job, ask: DataAsk) -> Grant:
         raise AweError(f"task {task.id} was skipped: it takes no more files", GONE)
     if not _datastore_output(task, ask.filename):
         raise AweError(f"{ask.filename} is not an output of task {ask.task} kept by this server")
-    return Grant(ask.task, ask.filename, ask.rank if len(task.workunits) > 1 else None)
+    return Grant(ask.task, ask.filename, ask.rank if task.split > 1 else None)
 
 
 def _datastore_output(task: Task, filename: str) -> bool:

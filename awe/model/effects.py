@@ -25,6 +25,9 @@ class Change:
 class Effects:
     offer: list[str] = field(default_factory=list)  # wuids that became ready
     withdraw: list[str] = field(default_factory=list)  # wuids no longer ready
+    # tasks whose queued ranks are all ready now (one offer for the task, however many ranks)
+    offer_tasks: list[str] = field(default_factory=list)
+    withdraw_tasks: list[str] = field(default_factory=list)  # tasks with no rank ready any more
     granted: list[tuple[str, str]] = field(default_factory=list)  # (client, wuid) leased
     # (client, wuid): the lease ended and the worker must drop the work
     discard: list[tuple[str, str]] = field(default_factory=list)

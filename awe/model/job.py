@@ -13,6 +13,8 @@ from typing import Any
 
 from awe.model.history import HISTORY_SIZE
 from awe.model.ids import work_id
+from awe.model.jsontext import compact
+from awe.model.ranks import Run, rank_range, runs_of, without
 from awe.model.times import ZERO_TIME
 
 
@@ -47,14 +49,19 @@ class WorkState(StrEnum):
 ACTIVE_JOB_STATES = frozenset({JobState.QUEUED, JobState.IN_PROGRESS})
 FINISHED_JOB_STATES = frozenset({JobState.COMPLETED, JobState.DELETED})
 # A dependency in one of these states no longer holds its dependents back (spec 5.1).
+_SCANNED = 8  # Job.task scans this many tasks or fewer; more get an index
 DONE_TASK_STATES = frozenset(
     {TaskState.COMPLETED, TaskState.PASSED, TaskState.USER_SKIPPED, TaskState.SKIPPED}
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Workunit:
-    """One rank of a task. Kept in the job document so progress survives a restart (D3)."""
+    """One rank of a task that has been handed out (or held back) at least once.
+
+    Kept in the job document so progress survives a restart (D3). A rank never handed out has
+    no object: its task knows it only as part of its range of ranks (`Task.unstarted`).
+    """
 
     rank: int
     state: WorkState = WorkState.QUEUED
@@ -63,6 +70,7 @@ class Workunit:
     checkout_time: str = ZERO_TIME
     computetime: int = 0
     notes: str = ""
+    changed: bool = field(default=True, init=False, repr=False, compare=False)
 
     def __setattr__(self, name: str, value: Any) -> None:
         """Every assignment marks the workunit changed, so a snapshot finds what to write."""
@@ -93,8 +101,16 @@ class Workunit:
             notes=doc.get("notes", ""),
         )
 
+    def unstarted(self, state: WorkState) -> bool:
+        """Whether it is what a rank never handed out is, in a task whose others are `state`."""
+        return (
+            self.state == state
+            and not (self.failed or self.client or self.computetime or self.notes)
+            and self.checkout_time == ZERO_TIME
+        )
 
-@dataclass
+
+@dataclass(slots=True)
 class Task:
     id: str  # "<jobid>_<user taskid>"
     cmd: dict[str, Any]
@@ -114,7 +130,12 @@ class Task:
     clientgroups: str = ""
     skip: int = 0
     workstatus: list[str] = field(default_factory=list)
-    workunits: list[Workunit] = field(default_factory=list)
+    # How many workunits the task was split into (0 until it is enqueued): ranks 1..split, or
+    # rank 0 alone (D18). Only ranks handed out at least once have an object in `units`; every
+    # other rank is in the state `unstarted` (queued, or suspend while its job is suspended).
+    split: int = 0
+    units: dict[int, Workunit] = field(default_factory=dict)
+    unstarted: WorkState = WorkState.QUEUED
 
     @property
     def user_taskid(self) -> str:
@@ -123,17 +144,45 @@ class Task:
     def wuid(self, unit: Workunit) -> str:
         return work_id(self.id, unit.rank)
 
+    def ranks(self) -> range:
+        """Every rank of the task (none before it is split)."""
+        return rank_range(self.split)
+
     def unit(self, rank: int) -> Workunit | None:
-        """Ranks are 0 alone or 1..N in order, so the rank is (almost) the index."""
-        index = rank if not self.workunits or self.workunits[0].rank == 0 else rank - 1
-        if 0 <= index < len(self.workunits) and self.workunits[index].rank == rank:
-            return self.workunits[index]
-        for unit in self.workunits:
-            if unit.rank == rank:
-                return unit
-        return None
+        """The workunit of a rank: its own object, or a new one standing for a rank never handed
+        out (not kept: `keep` it to change it). None for a rank the task does not have."""
+        unit = self.units.get(rank)
+        if unit is None and rank in self.ranks():
+            unit = Workunit(rank=rank, state=self.unstarted)
+        return unit
+
+    def keep(self, unit: Workunit) -> Workunit:
+        """From now on this rank is its own object (it is being handed out, or held back)."""
+        self.units[unit.rank] = unit
+        return unit
+
+    def all_units(self) -> list[Workunit]:
+        """Every workunit in rank order, never-started ranks as new objects: linear in the
+        split, for views and listings, never for the dispatch path."""
+        return [self.unit(rank) for rank in self.ranks()]  # type: ignore[misc]
+
+    def started(self) -> list[Workunit]:
+        """The workunits handed out at least once, in rank order."""
+        return [self.units[rank] for rank in sorted(self.units)]
+
+    def unstarted_count(self) -> int:
+        return max(0, len(self.ranks()) - len(self.units))
+
+    def ranks_in(self, state: WorkState) -> list[Run]:
+        """The ranks whose workunit is in `state`, as runs, ascending."""
+        if state == self.unstarted:
+            others = [r for r, u in self.units.items() if u.state != state]
+            return without(self.ranks(), others)
+        return runs_of(r for r, u in self.units.items() if u.state == state)
 
     def to_doc(self, workunits: bool = True) -> dict[str, Any]:
+        """The task; `workunits` lists every workunit (the form users see), else the store's
+        form, which keeps started workunits apart (as rows) and the rest as `split`."""
         doc = {
             "taskid": self.id,
             "cmd": copy.deepcopy(self.cmd),
@@ -153,20 +202,22 @@ class Task:
             "clientgroups": self.clientgroups,
             "skip": self.skip,
             "workstatus": list(self.workstatus),
+            "split": self.split,
+            "unstarted": str(self.unstarted),
         }
         if workunits:
-            doc["workunits"] = [unit.to_doc() for unit in self.workunits]
+            doc["workunits"] = [unit.to_doc() for unit in self.all_units()]
         return doc
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Task:
-        return cls(
+        task = cls(
             id=doc["taskid"],
-            cmd=copy.deepcopy(doc.get("cmd") or {}),
+            cmd=compact(doc.get("cmd") or {}),
             depends_on=list(doc.get("dependsOn") or []),
-            inputs=copy.deepcopy(doc.get("inputs") or []),
-            outputs=copy.deepcopy(doc.get("outputs") or []),
-            predata=copy.deepcopy(doc.get("predata") or []),
+            inputs=compact(doc.get("inputs") or []),
+            outputs=compact(doc.get("outputs") or []),
+            predata=compact(doc.get("predata") or []),
             totalwork=doc.get("totalwork", 1),
             maxworksize=doc.get("maxworksize", 0),
             remainwork=doc.get("remainwork", 1),
@@ -175,15 +226,24 @@ class Task:
             starteddate=doc.get("starteddate", ZERO_TIME),
             completeddate=doc.get("completeddate", ZERO_TIME),
             computetime=doc.get("computetime", 0),
-            userattr=copy.deepcopy(doc.get("userattr") or {}),
+            userattr=compact(doc.get("userattr") or {}),
             clientgroups=doc.get("clientgroups", ""),
             skip=doc.get("skip", 0),
             workstatus=list(doc.get("workstatus") or []),
-            workunits=[Workunit.from_doc(u) for u in doc.get("workunits") or []],
+            unstarted=WorkState(doc.get("unstarted") or "queued"),
         )
+        rows = doc.get("workunits") or []
+        # before ranges were kept, every workunit had its row: their count was the split
+        task.split = doc["split"] if isinstance(doc.get("split"), int) else len(rows)
+        ranks = task.ranks()
+        for row in rows:
+            unit = Workunit.from_doc(row)
+            if unit.rank in ranks and not unit.unstarted(task.unstarted):
+                task.units[unit.rank] = unit
+        return task
 
 
-@dataclass
+@dataclass(slots=True)
 class Job:
     id: str
     jid: str
@@ -196,9 +256,8 @@ class Job:
     lastfailed: str = ""
     resumed: int = 0
     acl: dict[str, Any] = field(default_factory=dict)
-    # the last HISTORY_SIZE events of the job, oldest first, as rows (awe.model.history); the
-    # store keeps them apart from the document, like workunits; `history_count` numbers them
-    history: list[list[Any]] = field(default_factory=list)
+    # how many events the job has had: the store keeps the last HISTORY_SIZE of them as rows
+    # apart from the document (awe.model.history); a live job does not hold them in memory
     history_count: int = 0
     expiration: str = ZERO_TIME  # v0.9.30: when a finished job is removed (zero: never)
     # tasks by id, built on first use: every report and enqueue looks tasks up, and a scan of
@@ -207,6 +266,8 @@ class Job:
     _indexed: list[Task] | None = field(default=None, init=False, repr=False, compare=False)
 
     def task(self, full_task_id: str) -> Task | None:
+        if len(self.tasks) <= _SCANNED:  # a dict would cost more than the scan saves
+            return next((task for task in self.tasks if task.id == full_task_id), None)
         if self._indexed is not self.tasks or len(self._index) != len(self.tasks):
             self._index = {task.id: task for task in self.tasks}
             self._indexed = self.tasks
@@ -216,9 +277,9 @@ class Job:
     def priority(self) -> int:
         return int(self.info.get("priority", 1))
 
-    def to_doc(self, workunits: bool = True, history: bool = True) -> dict[str, Any]:
-        """The whole job; `workunits=False`, `history=False` leave those out (the store keeps
-        them apart)."""
+    def to_doc(self, workunits: bool = True) -> dict[str, Any]:
+        """The whole job but its history; `workunits=False` leaves those out (the store keeps
+        them apart, as it keeps the history)."""
         doc = {
             "id": self.id,
             "jid": self.jid,
@@ -234,8 +295,6 @@ class Job:
             "history_count": self.history_count,
             "expiration": self.expiration,
         }
-        if history:
-            doc["history"] = list(self.history)  # rows are never changed once made
         return doc
 
     @classmethod
@@ -243,7 +302,7 @@ class Job:
         return cls(
             id=doc["id"],
             jid=doc.get("jid", ""),
-            info=copy.deepcopy(doc.get("info") or {}),
+            info=compact(doc.get("info") or {}),
             tasks=[Task.from_doc(t) for t in doc.get("tasks") or []],
             state=JobState(doc.get("state", "init")),
             remaintasks=doc.get("remaintasks", 0),
@@ -251,18 +310,14 @@ class Job:
             notes=doc.get("notes", ""),
             lastfailed=doc.get("lastfailed", ""),
             resumed=doc.get("resumed", 0),
-            acl=copy.deepcopy(doc.get("acl") or {}),
-            history=list(doc.get("history") or []),
+            acl=compact(doc.get("acl") or {}),
             history_count=doc.get("history_count") or len(doc.get("history") or []),
             expiration=doc.get("expiration") or ZERO_TIME,
         )
 
-    def remember(self, rows: list[list[Any]]) -> None:
-        """Keep events (as history rows) in the job's history, which holds the last HISTORY_SIZE."""
-        self.history.extend(rows)
-        self.history_count += len(rows)
-        if len(self.history) > HISTORY_SIZE:
-            del self.history[: len(self.history) - HISTORY_SIZE]
+    def history_kept_from(self) -> int:
+        """The number of the oldest event the store still keeps (it keeps HISTORY_SIZE)."""
+        return max(0, self.history_count - HISTORY_SIZE)
 
 
 def public_job(doc: dict[str, Any], registered: bool) -> dict[str, Any]:

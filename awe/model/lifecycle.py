@@ -32,7 +32,7 @@ from awe.model.job import (
     sized,
 )
 from awe.model.times import ZERO_TIME
-from awe.model.transitions import can_move_unit, move_job, move_task, move_unit
+from awe.model.transitions import can_move_unit, move_job, move_task, move_unit, move_units
 
 __all__ = ["Change", "Effects", "Settings"]
 
@@ -58,6 +58,8 @@ class Settings:
 
 
 def find_unit(job: Job, wuid: str) -> tuple[Task, Workunit]:
+    """The task and workunit of `wuid`; a rank never handed out comes as a new object that the
+    task does not keep (`Task.keep` it before changing it)."""
     full_task_id, _, rank = wuid.rpartition("_")
     task = job.task(full_task_id)
     unit = task.unit(int(rank)) if task and rank.isdigit() else None
@@ -78,7 +80,7 @@ def workunit_view(job: Job, task: Task, unit: Workunit) -> dict[str, Any]:
     part = None
     if split_name is not None:
         part = {"input": split_name, "index": "line", "rank": unit.rank,
-                "totalwork": len(task.workunits)}  # fmt: skip
+                "totalwork": task.split}  # fmt: skip
     return {
         "wuid": task.wuid(unit),
         "info": {**public_info(job.info), "clientgroups": effective_clientgroups(job, task)},
@@ -88,7 +90,7 @@ def workunit_view(job: Job, task: Task, unit: Workunit) -> dict[str, Any]:
         "cmd": public_cmd(task.cmd),
         "app": None,
         "rank": unit.rank,
-        "totalwork": len(task.workunits),
+        "totalwork": task.split,
         "part": part,
         "state": str(unit.state),
         "failed": unit.failed,
@@ -188,13 +190,14 @@ def _deps_done(job: Job, task: Task) -> bool:
 def _enqueue_task(job: Job, task: Task, now: str, settings: Settings, effects: Effects) -> None:
     _resolve_origins(job, task)
     _place_outputs(job, task, settings)
-    if not task.workunits:
-        task.workunits = split.make_workunits(task, settings.max_split)
-        task.workstatus = [""] * len(task.workunits)
-    for unit in task.workunits:
-        if unit.state != WorkState.DONE:
-            move_unit(job, task, unit, "enqueue", effects)
-    task.remainwork = sum(1 for u in task.workunits if u.state != WorkState.DONE)
+    if not task.split:  # N ranks, none of them an object until it is handed out
+        task.split = split.workunit_count(task, settings.max_split)
+        task.workstatus = [""] * task.split
+    move_units(job, task, "enqueue", effects, (WorkState.QUEUED, WorkState.SUSPEND,
+                                               WorkState.CHECKOUT))  # fmt: skip
+    effects.offer_tasks.append(task.id)
+    done = sum(1 for unit in task.units.values() if unit.state == WorkState.DONE)
+    task.remainwork = len(task.ranks()) - done
     move_task(task, "enqueue", effects)
     if task.createddate == ZERO_TIME:
         task.createddate = now
@@ -254,6 +257,7 @@ def checkout(job: Job, wuid: str, client: str, now: str, effects: Effects | None
 
 def _lease(job: Job, task: Task, unit: Workunit, event: str, client: str, now: str,
            effects: Effects) -> None:  # fmt: skip
+    task.keep(unit)  # handed out: from now on the rank is an object of its own
     move_unit(job, task, unit, event, effects, client=client)
     unit.checkout_time = now
     if task.state == TaskState.QUEUED:
@@ -317,7 +321,7 @@ def _work_done(job: Job, task: Task, unit: Workunit, computetime: int, now: str,
 
 def needs_join(task: Task) -> bool:
     """A split task's datastore outputs are its ranks' parts until the server joins them."""
-    return len(task.workunits) > 1 and bool(joined_outputs(task))
+    return task.split > 1 and bool(joined_outputs(task))
 
 
 def joined_outputs(task: Task) -> list[str]:
@@ -354,7 +358,7 @@ def parts_joined(
 def rejoin(job: Job, effects: Effects) -> None:
     """After a restart: split tasks whose ranks all finished but whose join was not recorded."""
     for task in job.tasks:
-        if task.state in _JOINABLE and task.workunits and task.remainwork == 0 and needs_join(task):
+        if task.state in _JOINABLE and task.split and task.remainwork == 0 and needs_join(task):
             if task.id not in effects.join_parts:
                 effects.join_parts.append(task.id)
 
@@ -428,12 +432,11 @@ def _closed(job: Job, task: Task) -> bool:
 
 
 def withdraw_task(task: Task, effects: Effects) -> None:
-    for unit in task.workunits:
-        wuid = task.wuid(unit)
-        if unit.state == WorkState.QUEUED:
-            effects.withdraw.append(wuid)
-        elif unit.state == WorkState.CHECKOUT:
-            effects.discard.append((unit.client, wuid))
+    """None of the task's ranks is ready any more; holders are told to drop theirs."""
+    effects.withdraw_tasks.append(task.id)
+    for unit in task.started():
+        if unit.state == WorkState.CHECKOUT:
+            effects.discard.append((unit.client, task.wuid(unit)))
 
 
 def release(job: Job, wuid: str, client: str, effects: Effects, detail: str = "") -> bool:
@@ -481,9 +484,7 @@ def suspend(job: Job, reason: str, now: str, effects: Effects, lastfailed: str =
     for task in job.tasks:
         if task.state in _SUSPENDABLE:
             move_task(task, "suspend", effects)
-        for unit in task.workunits:
-            if unit.state in (WorkState.QUEUED, WorkState.CHECKOUT):
-                move_unit(job, task, unit, "suspend", effects)
+        move_units(job, task, "suspend", effects, (WorkState.QUEUED, WorkState.CHECKOUT))
 
 
 _SUSPENDABLE = frozenset({TaskState.INIT, TaskState.QUEUED, TaskState.IN_PROGRESS})

@@ -29,7 +29,14 @@ from awe.model.lifecycle import (
     withdraw_task,
 )
 from awe.model.times import ZERO_TIME
-from awe.model.transitions import StateError, job_next, move_job, move_task, move_unit
+from awe.model.transitions import (
+    StateError,
+    job_next,
+    move_job,
+    move_task,
+    move_unit,
+    move_units,
+)
 
 
 def _unsuspend_tasks(job: Job, effects: Effects) -> None:
@@ -37,15 +44,13 @@ def _unsuspend_tasks(job: Job, effects: Effects) -> None:
     for task in job.tasks:
         if task.state == TaskState.SUSPEND:
             move_task(task, "resume", effects)
-        for unit in task.workunits:
-            if unit.state == WorkState.SUSPEND:
-                move_unit(job, task, unit, "resume", effects)
-                unit.failed = 0
+        for unit in move_units(job, task, "resume", effects, (WorkState.SUSPEND,)):
+            unit.failed = 0
 
 
 def _has_progress(job: Job) -> bool:
     return job.remaintasks < len(job.tasks) or any(
-        u.state == WorkState.DONE for t in job.tasks for u in t.workunits
+        u.state == WorkState.DONE for t in job.tasks for u in t.units.values()
     )
 
 
@@ -62,11 +67,10 @@ def resume(job: Job, now: str, settings: Settings) -> Effects:
 
 
 def _offer_queued_units(job: Job, effects: Effects) -> None:
+    """Every queued rank of the enqueued tasks goes to the queue (one offer per task)."""
     for task in job.tasks:
         if task.state in (TaskState.QUEUED, TaskState.IN_PROGRESS):
-            for unit in task.workunits:
-                if unit.state == WorkState.QUEUED:
-                    effects.offer.append(task.wuid(unit))
+            effects.offer_tasks.append(task.id)
 
 
 def recompute(job: Job, user_taskid: str, now: str, settings: Settings) -> Effects:
@@ -97,7 +101,7 @@ def recompute(job: Job, user_taskid: str, now: str, settings: Settings) -> Effec
 
 def _reset_task(task: Task, effects: Effects) -> None:
     move_task(task, "reset", effects)
-    task.workunits = []
+    task.units, task.split, task.unstarted = {}, 0, WorkState.QUEUED
     task.remainwork = task.totalwork
     task.workstatus = [""] * task.totalwork
     task.computetime = 0
@@ -133,7 +137,7 @@ def recover(job: Job, now: str, settings: Settings) -> tuple[Effects, dict[str, 
     for task in job.tasks:
         if task.state == TaskState.INIT:
             move_task(task, "admit", effects)
-        for unit in task.workunits:
+        for unit in task.started():
             if unit.state == WorkState.CHECKOUT:
                 leases[task.wuid(unit)] = unit.client
     if job.state != JobState.SUSPEND:
@@ -149,7 +153,7 @@ def resubmit(job: Job, now: str, settings: Settings) -> Effects:
         raise StateError(f"job is {job.state}, cannot resubmit it (use ?recompute=<taskid>)")
     released = Effects()
     for task in job.tasks:
-        for unit in task.workunits:
+        for unit in task.started():
             if unit.state == WorkState.CHECKOUT:  # those leases died with the old server
                 move_unit(job, task, unit, "release", released, detail="resubmitted")
     if job.state == JobState.SUSPEND:
@@ -182,11 +186,11 @@ def set_priority(job: Job, priority: int) -> Effects:
 
 
 def _reindex(job: Job) -> Effects:
+    """Queued ranks are offered again, with the job's new priority or clientgroups."""
     effects = Effects()
-    for task in job.tasks:
-        for unit in task.workunits:
-            if unit.state == WorkState.QUEUED and job.state in ACTIVE_JOB_STATES:
-                wuid = task.wuid(unit)
-                effects.withdraw.append(wuid)
-                effects.offer.append(wuid)
+    if job.state in ACTIVE_JOB_STATES:
+        for task in job.tasks:
+            if task.ranks_in(WorkState.QUEUED):
+                effects.withdraw_tasks.append(task.id)
+                effects.offer_tasks.append(task.id)
     return effects

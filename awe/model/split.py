@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from awe.model.job import Task, Workunit
+from awe.model.ranks import rank_range
 
 MIB = 1024 * 1024
 
@@ -25,16 +26,17 @@ def workunit_count(task: Task, cap: int | None = None) -> int:
 
 
 def make_workunits(task: Task, cap: int | None = None) -> list[Workunit]:
-    """Rank 0 alone for an unsplit task, else ranks 1..N (D18: N workunits whatever the input)."""
-    count = workunit_count(task, cap)
-    ranks = [0] if count == 1 else list(range(1, count + 1))
-    return [Workunit(rank=rank) for rank in ranks]
+    """Rank 0 alone for an unsplit task, else ranks 1..N (D18: N workunits whatever the input).
+
+    As objects, for tests and small tasks; a task keeps only its count (`Task.split`).
+    """
+    return [Workunit(rank=rank) for rank in rank_range(workunit_count(task, cap))]
 
 
 def split_input(task: Task) -> str | None:
     """The filename each rank gets only its share of: the task's one data input, if it has one."""
     data_inputs = [i for i in task.inputs if not i.get("nofile")]
-    if len(task.workunits) > 1 and len(data_inputs) == 1:
+    if task.split > 1 and len(data_inputs) == 1:
         return data_inputs[0]["filename"]
     return None
 

@@ -210,6 +210,50 @@ def move_unit(
     fx.record("workunit", wuid, old, unit.state, detail or (client if rule.grant else ""))
 
 
+def move_units(
+    job: Job, task: Task, event: str, fx: Effects, states: tuple[W, ...]
+) -> list[Workunit]:
+    """Apply `event` to every workunit of `task` in one of `states`, in rank order.
+
+    Ranks never handed out move together: the task's `unstarted` state changes once, each of
+    them is still recorded as a change of its own, and the rule's offer or withdrawal is one for
+    the whole task. Linear in the split only when those ranks move (suspend, resume); returns
+    the workunit objects that moved.
+    """
+    moving = task.unstarted in states and task.unstarted_count() > 0
+    rule = work_rule(task.unstarted, event) if moving else None
+    if rule is not None and rule.guard is not None and (why := rule.guard(job)) is not None:
+        raise StateError(f"{why}, cannot {event} its workunit")
+    moved = []
+    if rule is None or rule.new == task.unstarted:  # no rank never handed out changes state
+        for unit in task.started():
+            if unit.state in states:
+                move_unit(job, task, unit, event, fx)
+                moved.append(unit)
+    else:
+        _move_unstarted(job, task, event, fx, states, rule.new, moved)
+    if rule is not None:
+        if rule.offer:
+            fx.offer_tasks.append(task.id)
+        if rule.withdraw:
+            fx.withdraw_tasks.append(task.id)
+    return moved
+
+
+def _move_unstarted(job: Job, task: Task, event: str, fx: Effects, states: tuple[W, ...],
+                    new: W, moved: list[Workunit]) -> None:  # fmt: skip
+    """Every rank in rank order: objects by their rule, the others recorded as they move."""
+    old = task.unstarted
+    for rank in task.ranks():
+        unit = task.units.get(rank)
+        if unit is None:
+            fx.record("workunit", f"{task.id}_{rank}", old, new)
+        elif unit.state in states:
+            move_unit(job, task, unit, event, fx)
+            moved.append(unit)
+    task.unstarted = new
+
+
 def move_client(client: Client, event: str, fx: Effects, detail: str = "") -> None:
     """Change a client's status by the table and record the change."""
     old = client.status

@@ -65,7 +65,7 @@ def test_example_1_gives_one_task_in_init() -> None:
     assert only.cmd["environ"] == {"public": {}, "private": {}}
     assert only.cmd["has_private_env"] is False
     assert (only.totalwork, only.remainwork, only.workstatus) == (1, 1, [""])
-    assert only.workunits == []
+    assert (only.split, only.units) == (0, {})
 
 
 def test_example_2_rewrites_ids_and_dependencies() -> None:

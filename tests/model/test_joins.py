@@ -6,6 +6,7 @@ from awe.model import lifecycle as lc
 from awe.model import operations as ops
 from awe.model.job import JobState, TaskState
 from awe.model.lifecycle import Effects, Settings
+from tests.model.offers import offered
 from tests.model.scripts import JOB_ID, parse, script, task, tid, wid
 
 DS = "http://awe.test:8001/data"
@@ -28,13 +29,13 @@ def split_done() -> tuple:
 def test_the_last_rank_asks_for_a_join_and_nothing_downstream_runs_yet() -> None:
     job, effects = split_done()
     assert effects.join_parts == [tid("0")]
-    assert effects.offer == [] and job.tasks[1].state == TaskState.PENDING
+    assert offered(job, effects) == [] and job.tasks[1].state == TaskState.PENDING
 
 
 def test_the_consumer_reads_the_joined_file_from_the_datastore() -> None:
     job, _ = split_done()
     effects = lc.parts_joined(job, tid("0"), {"out0": 7}, T3, SETTINGS)
-    assert effects.offer == [wid("1")]
+    assert offered(job, effects) == [wid("1")]
     assert job.tasks[1].inputs[0] == {
         "filename": "out0", "origin": "0", "node": "-", "url": f"{DS}/{JOB_ID}/0/out0",
         "datastore": True, "size": 7,

@@ -16,6 +16,7 @@ from awe.model.job import DONE_TASK_STATES, Job, JobState, TaskState, WorkState
 from awe.model.lifecycle import Effects, Settings
 from awe.model.times import ZERO_TIME
 from awe.model.transitions import StateError
+from tests.model.offers import offered
 from tests.model.scripts import (
     HELLO,
     JOB_ID,
@@ -83,9 +84,9 @@ def unchanged_by(job: Job, action: Any) -> Any:
 def completed(doc: dict[str, Any]) -> Job:
     """A job run to completion, every workunit done by c1."""
     job, effects = admitted(doc)
-    todo = list(effects.offer)
+    todo = offered(job, effects)
     while todo:
-        todo.extend(run(job, todo.pop(0)).offer)
+        todo.extend(offered(job, run(job, todo.pop(0))))
     assert job.state == JobState.COMPLETED
     return job
 
@@ -95,25 +96,25 @@ def completed(doc: dict[str, Any]) -> Job:
 
 def test_admit_enqueues_only_the_root_tasks() -> None:
     job, effects = admitted(chain(3))
-    assert effects.offer == [wid("0")]
+    assert offered(job, effects) == [wid("0")]
     assert states(job) == {"0": "queued", "1": "pending", "2": "pending"}
     assert job.state == JobState.QUEUED
     root = job.tasks[0]
-    assert [u.rank for u in root.workunits] == [0]
+    assert [u.rank for u in root.all_units()] == [0]
     assert (root.createddate, root.starteddate) == (T1, T1)
-    assert job.tasks[1].workunits == []
+    assert job.tasks[1].all_units() == []
 
 
 def test_admit_enqueues_every_root_of_a_diamond() -> None:
     job, effects = admitted(diamond())
-    assert effects.offer == [wid("a"), wid("e")]
+    assert offered(job, effects) == [wid("a"), wid("e")]
     assert states(job) == {"a": "queued", "b": "pending", "c": "pending", "d": "pending",
                            "e": "queued"}  # fmt: skip
 
 
 def test_example_1_has_one_workunit_rank_zero() -> None:
     job, effects = admitted(HELLO)
-    assert effects.offer == [f"{JOB_ID}_0_0"]
+    assert offered(job, effects) == [f"{JOB_ID}_0_0"]
     assert job.state == JobState.QUEUED
     assert job.remaintasks == 1
 
@@ -178,7 +179,7 @@ def test_done_completes_the_task_and_enqueues_its_dependents_with_resolved_input
     assert applied is True
     assert effects.lease_ended == [("c1", wid("0"))]
     assert effects.completed_tasks == [tid("0")]
-    assert effects.offer == [wid("1")]
+    assert offered(job, effects) == [wid("1")]
     first, second, third = job.tasks
     assert (first.state, first.completeddate, first.remainwork) == (TaskState.COMPLETED, T3, 0)
     assert first.computetime == 42
@@ -197,7 +198,7 @@ def test_the_last_task_completes_the_job() -> None:
     run(job, wid("0"))
     effects = run(job, wid("1"), now=T4)
     assert effects.completed_tasks == [tid("1")]
-    assert effects.offer == []
+    assert offered(job, effects) == []
     assert job.state == JobState.COMPLETED
     assert job.remaintasks == 0
     assert job.info["completedtime"] == T4
@@ -208,10 +209,10 @@ def test_a_fan_in_waits_for_both_parents() -> None:
     run(job, wid("a"))
     assert states(job)["b"] == states(job)["c"] == "queued"
     effects = run(job, wid("b"))
-    assert effects.offer == []
+    assert offered(job, effects) == []
     assert states(job)["d"] == "pending"
     effects = run(job, wid("c"))
-    assert effects.offer == [wid("d")]
+    assert offered(job, effects) == [wid("d")]
     d = job.task(tid("d"))
     assert d is not None
     assert [i["url"] for i in d.inputs] == [
@@ -291,13 +292,13 @@ def test_a_failure_below_the_limit_requeues_the_workunit() -> None:
     effects = fail(job, wid("0"), notes="oops")
     unit = unit_of(job, wid("0"))
     assert (unit.state, unit.client, unit.failed, unit.notes) == (WorkState.QUEUED, "", 1, "oops")
-    assert effects.offer == [wid("0")]
+    assert offered(job, effects) == [wid("0")]
     assert effects.lease_ended == [("c1", wid("0"))]
     assert job.tasks[0].workstatus == ["fail"]
     assert job.state == JobState.IN_PROGRESS
     effects = fail(job, wid("0"), "c2")
     assert unit.failed == 2
-    assert effects.offer == [wid("0")]
+    assert offered(job, effects) == [wid("0")]
 
 
 def test_the_third_failure_suspends_workunit_task_and_job() -> None:
@@ -312,7 +313,7 @@ def test_the_third_failure_suspends_workunit_task_and_job() -> None:
     assert job.state == JobState.SUSPEND
     assert job.notes == f"workunit {wid('0')} failed 3 time(s). msg from client:disk full"
     assert job.lastfailed == wid("0")
-    assert effects.offer == []
+    assert offered(job, effects) == []
 
 
 def test_the_suspension_note_without_client_notes() -> None:
@@ -336,8 +337,8 @@ def test_a_failure_limit_in_a_split_task_discards_the_sibling_ranks() -> None:
     lc.checkout(job, wid("0", 2), "c2", T2)
     _, effects = report(job, wid("0", 1), "fail", "c1")
     assert effects.discard == [("c2", wid("0", 2))]
-    assert effects.withdraw == [wid("0", 3)]
-    assert [u.state for u in job.tasks[0].workunits] == [WorkState.SUSPEND] * 3
+    assert effects.withdraw_tasks == [tid("0")]  # rank 3, the one still ready
+    assert [u.state for u in job.tasks[0].all_units()] == [WorkState.SUSPEND] * 3
 
 
 # ---- discard, release, reattach ----------------------------------------------------------------
@@ -350,7 +351,7 @@ def test_discarded_from_the_holder_puts_it_back_in_the_queue() -> None:
     assert applied is True
     unit = unit_of(job, wid("0"))
     assert (unit.state, unit.client, unit.failed) == (WorkState.QUEUED, "", 0)
-    assert effects.offer == [wid("0")]
+    assert offered(job, effects) == [wid("0")]
     assert effects.lease_ended == [("c1", wid("0"))]
 
 
@@ -362,7 +363,7 @@ def test_release_requeues_without_counting_a_failure() -> None:
     assert lc.release(job, wid("0"), "c2", effects) is True
     unit = unit_of(job, wid("0"))
     assert (unit.state, unit.client, unit.failed) == (WorkState.QUEUED, "", 1)
-    assert effects.offer == [wid("0")]
+    assert offered(job, effects) == [wid("0")]
 
 
 def test_release_by_another_client_or_of_queued_work_does_nothing() -> None:
@@ -383,7 +384,7 @@ def test_release_of_suspended_work_only_drops_the_holder() -> None:
     assert lc.release(job, wid("0"), "c1", effects) is True
     unit = unit_of(job, wid("0"))
     assert (unit.state, unit.client) == (WorkState.SUSPEND, "")
-    assert effects.offer == []
+    assert offered(job, effects) == []
 
 
 def test_reattach_keeps_a_lease_only_for_its_holder() -> None:
@@ -420,7 +421,7 @@ def test_suspend_withdraws_queued_work_and_discards_checked_out_work() -> None:
     lc.checkout(job, wid("a"), "c7", T2)
     effects = Effects()
     lc.suspend(job, "manually suspended", T3, effects)
-    assert effects.withdraw == [wid("e")]
+    assert effects.withdraw_tasks == [tid("e")]  # the task with ready work
     assert effects.discard == [("c7", wid("a"))]
     assert job.state == JobState.SUSPEND
     assert job.notes == "manually suspended"
@@ -452,11 +453,11 @@ def test_a_done_report_racing_a_suspension_is_kept() -> None:
     assert unit_of(job, wid("a")).state == WorkState.DONE
     assert job.tasks[0].state == TaskState.COMPLETED
     assert effects.completed_tasks == [tid("a")]
-    assert effects.offer == []  # the job stays suspended: nothing new is offered
+    assert offered(job, effects) == []  # the job stays suspended: nothing new is offered
     assert job.state == JobState.SUSPEND
     assert states(job)["b"] == "pending"
     resumed = ops.resume(job, T4, SETTINGS)
-    assert sorted(resumed.offer) == sorted([wid("b"), wid("c"), wid("e")])
+    assert sorted(offered(job, resumed)) == sorted([wid("b"), wid("c"), wid("e")])
 
 
 def test_a_fail_report_racing_a_suspension_is_not_applied() -> None:
@@ -475,7 +476,7 @@ def test_discarded_report_for_suspended_work_keeps_it_suspended() -> None:
     assert applied is True
     unit = unit_of(job, wid("0"))
     assert (unit.state, unit.client) == (WorkState.SUSPEND, "")
-    assert effects.offer == []
+    assert offered(job, effects) == []
 
 
 def test_the_last_done_racing_a_suspension_completes_the_job() -> None:
@@ -494,8 +495,8 @@ def test_resume_keeps_finished_workunits_and_reoffers_the_rest_with_fresh_counts
     lc.checkout(job, wid("0", 3), "c3", T2)
     lc.suspend(job, "manually suspended", T3, Effects())
     effects = ops.resume(job, T4, SETTINGS)
-    assert effects.offer == [wid("0", 2), wid("0", 3)]
-    units = job.tasks[0].workunits
+    assert offered(job, effects) == [wid("0", 2), wid("0", 3)]
+    units = job.tasks[0].all_units()
     assert [u.state for u in units] == [WorkState.DONE, WorkState.QUEUED, WorkState.QUEUED]
     assert [u.failed for u in units] == [0, 0, 0]
     assert [u.client for u in units] == ["c1", "", ""]
@@ -509,7 +510,7 @@ def test_resume_of_a_job_without_progress_is_queued() -> None:
     job, _ = admitted(chain(2))
     lc.suspend(job, "manually suspended", T2, Effects())
     effects = ops.resume(job, T3, SETTINGS)
-    assert effects.offer == [wid("0")]
+    assert offered(job, effects) == [wid("0")]
     assert job.state == JobState.QUEUED
     assert job.resumed == 1
     assert states(job) == {"0": "queued", "1": "pending"}
@@ -545,10 +546,10 @@ def test_recompute_resets_the_task_and_all_its_descendants_only() -> None:
     assert states(job) == {"a": "completed", "b": "completed", "c": "queued", "d": "pending",
                            "e": "completed"}  # fmt: skip
     assert {t.id: t.to_doc() for t in job.tasks if t.id in kept} == kept
-    assert effects.offer == [wid("c")]
+    assert offered(job, effects) == [wid("c")]
     d = job.task(tid("d"))
     assert d is not None
-    assert d.workunits == [] and d.remainwork == 1 and d.workstatus == [""]
+    assert d.all_units() == [] and d.remainwork == 1 and d.workstatus == [""]
     assert d.completeddate == ZERO_TIME
     assert [(i["node"], i["url"]) for i in d.inputs] == [("-", ""), ("-", "")]
     assert job.remaintasks == 2
@@ -562,7 +563,7 @@ def test_recompute_from_the_top_of_a_diamond_spares_the_unrelated_root() -> None
     effects = ops.recompute(job, "a", T4, SETTINGS)
     assert states(job) == {"a": "queued", "b": "pending", "c": "pending", "d": "pending",
                            "e": "completed"}  # fmt: skip
-    assert effects.offer == [wid("a")]
+    assert offered(job, effects) == [wid("a")]
     assert job.state == JobState.IN_PROGRESS
     assert job.remaintasks == 4
 
@@ -570,7 +571,7 @@ def test_recompute_from_the_top_of_a_diamond_spares_the_unrelated_root() -> None
 def test_recompute_of_every_task_is_a_fresh_start() -> None:
     job = completed(chain(3))
     effects = ops.recompute(job, "0", T4, SETTINGS)
-    assert effects.offer == [wid("0")]
+    assert offered(job, effects) == [wid("0")]
     assert job.state == JobState.QUEUED
     assert job.remaintasks == 3
     run(job, wid("0"))
@@ -584,7 +585,7 @@ def test_recompute_of_a_suspended_job_requeues_its_suspended_work() -> None:
     run(job, wid("a"))
     lc.suspend(job, "manually suspended", T3, Effects())
     effects = ops.recompute(job, "b", T4, SETTINGS)
-    assert sorted(effects.offer) == sorted([wid("b"), wid("c"), wid("e")])
+    assert sorted(offered(job, effects)) == sorted([wid("b"), wid("c"), wid("e")])
     assert job.state == JobState.IN_PROGRESS
     assert states(job)["a"] == "completed"
 
@@ -618,7 +619,7 @@ def test_delete_withdraws_queued_and_discards_leased_work() -> None:
     effects = ops.delete(job, T3)
     assert job.state == JobState.DELETED
     assert job.notes == "deleted"
-    assert effects.withdraw == [wid("e")]
+    assert effects.withdraw_tasks == [t.id for t in job.tasks]  # none has ready work any more
     assert effects.discard == [("c1", wid("a"))]
 
 
@@ -661,7 +662,7 @@ def test_recover_returns_leases_and_offers_queued_work() -> None:
     job = restarted(job)
     effects, leases = ops.recover(job, T3, SETTINGS)
     assert leases == {wid("a"): "c1"}
-    assert effects.offer == [wid("e")]
+    assert offered(job, effects) == [wid("e")]
     assert unit_of(job, wid("a")).state == WorkState.CHECKOUT
 
 
@@ -671,14 +672,14 @@ def test_recover_continues_where_the_job_stopped() -> None:
     job = restarted(job)
     effects, leases = ops.recover(job, T3, SETTINGS)
     assert leases == {}
-    assert effects.offer == [wid("1")]
+    assert offered(job, effects) == [wid("1")]
     assert states(job) == {"0": "completed", "1": "queued", "2": "pending"}
 
 
 def test_recover_admits_a_job_stored_before_admission() -> None:
     job = restarted(parse(chain(2)))
     effects, _ = ops.recover(job, T3, SETTINGS)
-    assert effects.offer == [wid("0")]
+    assert offered(job, effects) == [wid("0")]
     assert job.state == JobState.QUEUED
 
 
@@ -686,7 +687,7 @@ def test_recover_offers_nothing_for_a_suspended_job() -> None:
     job, _ = admitted(chain(2))
     lc.suspend(job, "manually suspended", T2, Effects())
     effects, leases = ops.recover(restarted(job), T3, SETTINGS)
-    assert (effects.offer, leases) == ([], {})
+    assert (offered(job, effects), leases) == ([], {})
 
 
 def test_resubmit_releases_stale_leases_and_offers_the_work() -> None:
@@ -694,7 +695,7 @@ def test_resubmit_releases_stale_leases_and_offers_the_work() -> None:
     lc.checkout(job, wid("a"), "c1", T2)
     job = restarted(job)
     effects = ops.resubmit(job, T3, SETTINGS)
-    assert sorted(effects.offer) == sorted([wid("a"), wid("e")])
+    assert sorted(offered(job, effects)) == sorted([wid("a"), wid("e")])
     unit = unit_of(job, wid("a"))
     assert (unit.state, unit.client, unit.failed) == (WorkState.QUEUED, "", 0)
 
@@ -702,8 +703,9 @@ def test_resubmit_releases_stale_leases_and_offers_the_work() -> None:
 def test_resubmit_of_a_suspended_job_resumes_it() -> None:
     job, _ = admitted(chain(2))
     lc.suspend(job, "manually suspended", T2, Effects())
-    effects = ops.resubmit(restarted(job), T3, SETTINGS)
-    assert effects.offer == [wid("0")]
+    job = restarted(job)
+    effects = ops.resubmit(job, T3, SETTINGS)
+    assert offered(job, effects) == [wid("0")]
 
 
 @pytest.mark.parametrize("end", ["completed", "deleted"])
@@ -724,7 +726,7 @@ def test_set_clientgroups_reindexes_queued_work_only() -> None:
     lc.checkout(job, wid("a"), "c1", T2)
     effects = ops.set_clientgroups(job, "new1,new2")
     assert job.info["clientgroups"] == "new1,new2"
-    assert effects.withdraw == effects.offer == [wid("e")]
+    assert effects.withdraw_tasks == [tid("e")] and offered(job, effects) == [wid("e")]
     assert lc.effective_clientgroups(job, job.tasks[4]) == "new1,new2"
 
 
@@ -743,7 +745,7 @@ def test_a_task_level_clientgroup_applies_to_that_task_only() -> None:
     assert lc.effective_clientgroups(job, job.tasks[0]) == "gpu"
     assert lc.effective_clientgroups(job, job.tasks[1]) == "cpu"
     assert job.info["clientgroups"] == "cpu"
-    view = lc.workunit_view(job, job.tasks[0], job.tasks[0].workunits[0])
+    view = lc.workunit_view(job, job.tasks[0], job.tasks[0].unit(0))
     assert view["info"]["clientgroups"] == "gpu"
 
 
@@ -752,7 +754,7 @@ def test_set_priority_clamps_and_reindexes(asked: int, stored: int) -> None:
     job, _ = admitted(chain(2))
     effects = ops.set_priority(job, asked)
     assert job.info["priority"] == stored
-    assert effects.withdraw == effects.offer == [wid("0")]
+    assert effects.withdraw_tasks == [tid("0")] and offered(job, effects) == [wid("0")]
 
 
 def test_nothing_is_reindexed_for_a_suspended_job() -> None:
@@ -775,15 +777,15 @@ def split_job() -> tuple[Job, Effects]:
 
 def test_a_split_task_gives_ranks_one_to_n() -> None:
     job, effects = split_job()
-    assert effects.offer == [wid("0", 1), wid("0", 2), wid("0", 3)]
-    assert [u.rank for u in job.tasks[0].workunits] == [1, 2, 3]
+    assert offered(job, effects) == [wid("0", 1), wid("0", 2), wid("0", 3)]
+    assert [u.rank for u in job.tasks[0].all_units()] == [1, 2, 3]
     assert job.tasks[0].remainwork == 3
 
 
 def test_each_rank_writes_its_own_part_and_reads_its_share() -> None:
     job, _ = split_job()
     first = job.tasks[0]
-    for unit in first.workunits:
+    for unit in first.all_units():
         view = lc.workunit_view(job, first, unit)
         assert view["wuid"] == wid("0", unit.rank)
         assert (view["rank"], view["totalwork"]) == (unit.rank, 3)
@@ -801,18 +803,22 @@ def test_a_split_task_completes_when_every_rank_is_done() -> None:
     assert job.tasks[0].remainwork == 1
     assert job.tasks[0].workstatus == ["done", "done", ""]
     effects = run(job, wid("0", 3))
-    assert (effects.join_parts, effects.completed_tasks, effects.offer) == ([tid("0")], [], [])
+    assert (effects.join_parts, effects.completed_tasks, offered(job, effects)) == (
+        [tid("0")],
+        [],
+        [],
+    )
     assert job.tasks[0].state == TaskState.IN_PROGRESS  # until the server has joined the parts
     effects = lc.parts_joined(job, tid("0"), {"out0": 42}, T4, SETTINGS)
     assert effects.completed_tasks == [tid("0")]
-    assert effects.offer == [wid("1")]
+    assert offered(job, effects) == [wid("1")]
     assert job.tasks[0].outputs[0]["size"] == 42
     assert job.tasks[1].inputs[0]["url"] == f"{DS}/{JOB_ID}/0/out0"
 
 
 def test_an_unsplit_view_has_no_part() -> None:
     job, _ = admitted(chain(1))
-    view = lc.workunit_view(job, job.tasks[0], job.tasks[0].workunits[0])
+    view = lc.workunit_view(job, job.tasks[0], job.tasks[0].unit(0))
     assert (view["rank"], view["totalwork"], view["part"]) == (0, 1, None)
     assert view["outputs"][0]["url"] == f"{DS}/{JOB_ID}/0/out0"
 
@@ -822,8 +828,8 @@ def test_the_view_hides_secrets_and_shows_the_lease() -> None:
     run(job, wid("0"))
     classify = job.task(tid("1"))
     assert classify is not None
-    unit = classify.workunits[0]
     lc.checkout(job, wid("1"), "c9", T3)
+    unit = classify.unit(0)
     view = lc.workunit_view(job, classify, unit)
     assert "datatoken" not in view["info"]
     assert "tok-123" not in repr(view)
@@ -835,8 +841,8 @@ def test_the_view_hides_secrets_and_shows_the_lease() -> None:
 
 def test_example_2_splits_into_four_workunits() -> None:
     job, effects = admitted(sample_42())
-    assert effects.offer == [wid("0", r) for r in (1, 2, 3, 4)]
-    view = lc.workunit_view(job, job.tasks[0], job.tasks[0].workunits[0])
+    assert offered(job, effects) == [wid("0", r) for r in (1, 2, 3, 4)]
+    view = lc.workunit_view(job, job.tasks[0], job.tasks[0].unit(1))
     assert view["part"] == {"input": "raw.fq", "index": "line", "rank": 1, "totalwork": 4}
 
 
@@ -852,8 +858,8 @@ def test_skip_1_on_a_skippable_task_lets_its_dependents_proceed() -> None:
     job, _ = admitted(doc)
     effects = run(job, wid("0"))
     assert states(job) == {"0": "completed", "1": "user_skipped", "2": "queued"}
-    assert effects.offer == [wid("2")]
-    assert job.tasks[1].workunits == []
+    assert offered(job, effects) == [wid("2")]
+    assert job.tasks[1].all_units() == []
     assert job.remaintasks == 1
     run(job, wid("2"))
     assert job.state == JobState.COMPLETED
@@ -864,14 +870,14 @@ def test_skip_1_on_a_task_that_is_not_skippable_runs_it() -> None:
     job, _ = admitted(doc)
     run(job, wid("0"))
     effects = run(job, wid("x"))
-    assert effects.offer == [wid("1")]
+    assert offered(job, effects) == [wid("1")]
     assert states(job)["1"] == "queued"
 
 
 def test_a_job_of_only_skipped_tasks_completes_at_admission() -> None:
     doc = script(task("0", skip=1, inputs=[{"filename": "a", "url": "http://h/a"}]))
     job, effects = admitted(doc)
-    assert effects.offer == []
+    assert offered(job, effects) == []
     assert states(job) == {"0": "user_skipped"}
     assert job.state == JobState.COMPLETED
 
@@ -882,7 +888,7 @@ def test_skip_2_turns_a_failure_into_a_skipped_task() -> None:
     run(job, wid("0"))
     effects = fail(job, wid("1"))
     assert states(job)["1"] == "skipped"
-    assert effects.offer == [wid("2")]
+    assert offered(job, effects) == [wid("2")]
     assert job.state == JobState.IN_PROGRESS
 
 
@@ -966,10 +972,10 @@ def test_shock_outputs_get_their_nodes_before_the_task_is_offered() -> None:
     with_nodes = Settings(max_work_failure=3, datastore_url="", create_shock_nodes=True)
     job = parse(sample_42())
     effects = lc.admit(job, T1, with_nodes)
-    assert (effects.offer, effects.create_nodes) == ([], [tid("0")])
+    assert (offered(job, effects), effects.create_nodes) == ([], [tid("0")])
     assert job.tasks[0].state == TaskState.PENDING
     effects = lc.nodes_created(job, tid("0"), {"clean.fq": "node-1"}, T2, with_nodes)
-    assert effects.offer == [wid("0", r) for r in (1, 2, 3, 4)]
+    assert offered(job, effects) == [wid("0", r) for r in (1, 2, 3, 4)]
     out = job.tasks[0].outputs[0]
     assert (out["node"], out["url"]) == ("node-1", f"{SHOCK}/node/node-1?download")
     assert job.state == JobState.QUEUED
@@ -980,10 +986,10 @@ def test_shock_outputs_get_their_nodes_before_the_task_is_offered() -> None:
 
 def test_a_job_survives_its_document_form_at_every_step() -> None:
     job, effects = admitted(diamond())
-    todo = list(effects.offer)
+    todo = offered(job, effects)
     while todo:
         assert restarted(job).to_doc() == job.to_doc()
-        todo.extend(run(job, todo.pop(0)).offer)
+        todo.extend(offered(job, run(job, todo.pop(0))))
     assert restarted(job).to_doc() == job.to_doc()
     assert job.state == JobState.COMPLETED
 
@@ -1011,7 +1017,7 @@ def _check(job: Job, ready: set[str]) -> None:
     live = job.state in (JobState.INIT, JobState.QUEUED, JobState.IN_PROGRESS)
     should_be_ready = set()
     for t in job.tasks:
-        for u in t.workunits:
+        for u in t.all_units():
             if u.state == WorkState.CHECKOUT:
                 assert u.client, f"{t.wuid(u)} checked out to nobody"
             if u.state == WorkState.QUEUED:
@@ -1019,17 +1025,20 @@ def _check(job: Job, ready: set[str]) -> None:
                 if live and t.state in (TaskState.QUEUED, TaskState.IN_PROGRESS):
                     should_be_ready.add(t.wuid(u))
         if t.state in (TaskState.QUEUED, TaskState.IN_PROGRESS):
-            assert t.remainwork == sum(1 for u in t.workunits if u.state != WorkState.DONE)
+            assert t.remainwork == sum(1 for u in t.all_units() if u.state != WorkState.DONE)
     assert ready == should_be_ready  # nothing lost, nothing offered that cannot be taken
     assert job.remaintasks == sum(1 for t in job.tasks if t.state not in DONE_TASK_STATES)
     if job.state != JobState.DELETED:
         assert (job.state == JobState.COMPLETED) == (job.remaintasks == 0)
 
 
-def _apply(effects: Effects, ready: set[str]) -> None:
+def _apply(job: Job, effects: Effects, ready: set[str]) -> None:
+    """What the queue does with a job's effects, on a set of ready wuids."""
     for wuid in effects.withdraw:
         ready.discard(wuid)
-    ready.update(effects.offer)
+    for task_id in effects.withdraw_tasks:
+        ready.difference_update([w for w in ready if w.rpartition("_")[0] == task_id])
+    ready.update(offered(job, effects))
 
 
 @given(random_jobs(), st.data())
@@ -1039,9 +1048,9 @@ def test_random_operations_keep_the_job_consistent(
 ) -> None:
     job, effects = admitted(doc)
     ready: set[str] = set()
-    _apply(effects, ready)
+    _apply(job, effects, ready)
     _check(job, ready)
-    all_wuids = lambda: [t.wuid(u) for t in job.tasks for u in t.workunits]  # noqa: E731
+    all_wuids = lambda: [t.wuid(u) for t in job.tasks for u in t.all_units()]  # noqa: E731
     for _ in range(data.draw(st.integers(0, 40))):
         op = data.draw(st.sampled_from(
             ["checkout"] * 4 + ["done"] * 4 + ["fail", "discarded", "release", "suspend",
@@ -1061,14 +1070,14 @@ def test_random_operations_keep_the_job_consistent(
             applied, effects = report(job, wuid, op, data.draw(st.sampled_from(CLIENTS)))
             if not applied:
                 assert effects == Effects() and job.to_doc() == before
-            _apply(effects, ready)
+            _apply(job, effects, ready)
         elif op == "release":
             if not all_wuids():
                 continue
             effects = Effects()
             lc.release(job, data.draw(st.sampled_from(all_wuids())),
                        data.draw(st.sampled_from(CLIENTS)), effects)  # fmt: skip
-            _apply(effects, ready)
+            _apply(job, effects, ready)
         else:
             try:
                 if op == "suspend":
@@ -1088,7 +1097,7 @@ def test_random_operations_keep_the_job_consistent(
             except AweError:
                 assert job.to_doc() == before  # a refused operation changes nothing
                 continue
-            _apply(effects, ready)
+            _apply(job, effects, ready)
         _check(job, ready)
 
 

@@ -80,19 +80,19 @@ def test_several_workunits_are_ranks_one_to_n() -> None:
 
 def test_the_one_data_input_of_a_split_task_is_split() -> None:
     task = make_task(3, inputs=[{"filename": "reads"}, {"filename": "flag", "nofile": True}])
-    task.workunits = make_workunits(task)
+    task.split = len(make_workunits(task))
     assert split_input(task) == "reads"
 
 
 def test_an_unsplit_task_splits_nothing() -> None:
     task = make_task(1, inputs=[{"filename": "reads"}])
-    task.workunits = make_workunits(task)
+    task.split = len(make_workunits(task))
     assert split_input(task) is None
 
 
 def test_two_data_inputs_are_both_given_whole() -> None:
     task = make_task(3, inputs=[{"filename": "a"}, {"filename": "b"}])
-    task.workunits = make_workunits(task)
+    task.split = len(make_workunits(task))
     assert split_input(task) is None
 
 

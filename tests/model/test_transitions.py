@@ -152,7 +152,7 @@ def test_every_job_state_can_reach_deleted_except_deleted() -> None:
 
 def _job_with_unit(state: W, client: str = "", job_state: J = J.IN_PROGRESS):
     unit = Workunit(rank=0, state=state, client=client)
-    task = Task(id="j_0", cmd={"name": "x"}, workunits=[unit])
+    task = Task(id="j_0", cmd={"name": "x"}, split=1, units={0: unit})
     return Job(id="j", jid="1", info={}, tasks=[task], state=job_state), task, unit
 
 

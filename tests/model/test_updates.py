@@ -83,7 +83,7 @@ def test_the_done_stage_gets_the_nodes_of_the_tasks_that_made_the_files() -> Non
     assert coding["url"] == f"{SHOCK}/node/node-coding?download"
     task = job.task(f"{JOB_ID}_3")
     assert task is not None
-    view = lc.workunit_view(job, task, task.workunits[0])  # what the worker receives
+    view = lc.workunit_view(job, task, task.unit(0))  # what the worker receives
     assert {o["filename"]: o["node"] for o in view["outputs"] if o.get("type") == "update"} == {
         "mgm4711.3.100.preprocess.passed.fna": "node-passed",
         "mgm4711.3.350.genecalling.coding.faa": "node-coding",
