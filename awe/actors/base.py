@@ -217,16 +217,24 @@ def ask_sync(target: pykka.ActorRef[Any], command: Any, timeout: float = 30.0) -
 
 
 class _PoolInbox:
-    """An actor inbox that schedules its actor on a shared pool when a message arrives."""
+    """An actor inbox that schedules its actor on a shared pool when a message arrives.
+
+    Its queue exists only while messages wait (an empty deque is ~600 bytes, and most of
+    100,000 job actors wait for nothing).
+    """
+
+    __slots__ = ("_actor", "_queue", "_lock", "_scheduled")
 
     def __init__(self, actor: PooledActor) -> None:
         self._actor = actor
-        self._queue: collections.deque[Envelope[Any]] = collections.deque()
+        self._queue: collections.deque[Envelope[Any]] | None = None
         self._lock = threading.Lock()
         self._scheduled = False
 
     def put(self, envelope: Envelope[Any], /) -> None:
         with self._lock:
+            if self._queue is None:
+                self._queue = collections.deque()
             self._queue.append(envelope)
             if self._scheduled:
                 return
@@ -235,6 +243,8 @@ class _PoolInbox:
 
     def get(self) -> Envelope[Any]:
         with self._lock:
+            if not self._queue:
+                raise IndexError("the inbox is empty")
             return self._queue.popleft()
 
     def take(self) -> Envelope[Any] | None:
@@ -246,6 +256,7 @@ class _PoolInbox:
         with self._lock:
             if self._queue:
                 return False
+            self._queue = None
             self._scheduled = False
             return True
 
@@ -266,6 +277,43 @@ class _PoolInbox:
             return not self._queue
 
 
+_FLAG_LOCK = threading.Lock()
+
+
+class _StoppedFlag:
+    """The `threading.Event` an actor's stopped flag is, without the Condition (and its deque)
+    every Event carries: a real Event is made only if someone waits."""
+
+    __slots__ = ("_set", "_event")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._event: threading.Event | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+        if self._event is not None:
+            self._event.set()
+
+    def clear(self) -> None:
+        self._set = False
+        if self._event is not None:
+            self._event.clear()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if self._set:
+            return True
+        with _FLAG_LOCK:
+            if self._event is None:
+                self._event = threading.Event()
+        if self._set:  # set before the Event existed
+            self._event.set()
+        return self._event.wait(timeout)
+
+
 class PooledActor(pykka.Actor):
     """A pykka actor whose inbox drains on a small shared thread pool, one message at a time.
 
@@ -277,6 +325,11 @@ class PooledActor(pykka.Actor):
     _pool_lock = threading.Lock()
     pool_size = 4
     batch = 64  # messages handled per turn before yielding the pool thread to other actors
+
+    def __init__(self) -> None:
+        super().__init__()
+        # pykka makes a threading.Event (~1 KB with its Condition): a flag does the same here
+        self.actor_stopped = self.actor_ref.actor_stopped = _StoppedFlag()  # type: ignore[assignment]
 
     @classmethod
     def pool(cls) -> concurrent.futures.ThreadPoolExecutor:

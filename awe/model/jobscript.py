@@ -61,7 +61,7 @@ def parse_job_script(
     """
     limits = limits or LimitsConfig()
     try:
-        script = jsontext.loads(raw)
+        script = jsontext.compact(jsontext.loads(raw))  # keys shared by every job that has them
     except ValueError as err:
         raise JobScriptError(f"error in unmarshaling job json file: {err}") from None
     _expect(script, dict, "the job script")
