@@ -82,7 +82,7 @@ class JobActor(Supervised, PooledActor):
         self.ctx = context
         self._units = UnitTracker(job)
         if from_store:
-            self._units.collect()  # what came from the store is saved already
+            self._units.saved()
         # loaded from the store only to run one operation: leaves again unless it runs again
         self.revived = revived
         # as dicts (ordered sets): an empty set costs 216 bytes, an empty dict 64, times 100,000

@@ -59,6 +59,13 @@ class UnitTracker:
         self.job = job
         self._saved: dict[str, dict[int, Workunit]] = {}
 
+    def saved(self) -> None:
+        """Everything the job holds now is in the store already (it was read from there)."""
+        for task in self.job.tasks:
+            self._saved[task.id] = task.units
+            for unit in task.units.values():
+                unit.changed = False
+
     def collect(self) -> tuple[list[dict[str, Any]], list[str]]:
         """Rows of workunits changed since the last call, and wuids that are gone."""
         rows: list[dict[str, Any]] = []

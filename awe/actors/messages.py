@@ -38,10 +38,11 @@ class SubmitJob(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class RecoverJobs(Command):
-    """Unfinished jobs read from the store: each gets its JobActor back (D3), unless it is
-    live already (brought back on demand meanwhile)."""
+    """Unfinished jobs read from the store (`awe.model.job.Job`s, made off the queue's
+    thread): each gets its JobActor back (D3), unless it is live already (brought back on
+    demand meanwhile)."""
 
-    docs: list[dict[str, Any]] = field(repr=False)
+    jobs: list[Any] = field(repr=False)
 
 
 @dataclass(frozen=True, kw_only=True)

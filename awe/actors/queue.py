@@ -123,14 +123,14 @@ class QueueActor(SingletonActor):
     def _recover(self, cmd: RecoverJobs) -> None:
         """Start a JobActor for unfinished jobs of the store (D3), unless one is back already."""
         started = 0
-        for doc in cmd.docs:
-            job_id = doc["id"]
+        for job in cmd.jobs:
+            job_id = job.id
             if self._closing or job_id in self._live or job_id in self._loading:
                 continue
             if self._recovering and job_id not in self._pending:
                 continue  # brought back on demand, and maybe finished, meanwhile
             self._pending.pop(job_id, None)
-            ref = self._start(Job.from_doc(doc), from_store=True)
+            ref = self._start(job, from_store=True)
             ref.tell(Recover(job_id=job_id, stimulus=cmd.stimulus or "recover"))
             started += 1
         resolve(cmd.reply, started)
