@@ -28,11 +28,14 @@ from awe.actors.messages import CloseQueue, Purge, RecoverJobs, Sweep
 from awe.actors.queue import QueueActor
 from awe.actors.snapshots import SnapshotActor
 from awe.actors.supervision import Supervisor, exit_process
+from awe.clientkey import KeyFileError, load_client_key
 from awe.config import ConfigError, ServerConfig, load_server_config
 from awe.events import EventBus
 from awe.http.app import make_app
 from awe.http.base import Services
 from awe.model.lifecycle import Settings
+from awe.model.origins import OriginPolicy, is_loopback_host
+from awe.model.rights import Policy
 from awe.model.times import now
 from awe.shock import ShockClient
 from awe.store import open_store
@@ -50,7 +53,11 @@ class AweServer:
     """
 
     def __init__(
-        self, config: ServerConfig, store: Store, fatal: Callable[[str], None] = exit_process
+        self,
+        config: ServerConfig,
+        store: Store,
+        fatal: Callable[[str], None] = exit_process,
+        client_key: bytes | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -87,8 +94,9 @@ class AweServer:
             read_pool=self.executor,
         )
         self.queue = QueueActor.start(context, store.max_jid(), on_death=died)
+        policy = Policy.from_config(config)
         self.registry = ClientRegistryActor.start(
-            self.queue, config.auth, queue_cfg.client_timeout_s, queue_cfg.max_client_failure,
+            self.queue, policy, queue_cfg.client_timeout_s, queue_cfg.max_client_failure,
             self.events, on_death=died,
         )  # fmt: skip
         # set before any message is sent, so every actor sees both refs
@@ -105,6 +113,9 @@ class AweServer:
             self.executor,
             self.snapshots,
             events=self.events,
+            policy=policy,
+            client_key=client_key or load_client_key(config.client_key_path),
+            origins=origin_policy(config),
         )
 
     def recover(self) -> int:
@@ -161,6 +172,15 @@ class AweServer:
         self.store.close()
 
 
+def origin_policy(config: ServerConfig) -> OriginPolicy:
+    """Browsers' origins the server accepts, and whether it is reachable from this host only."""
+    return OriginPolicy(
+        allowed=tuple(config.api.allowed_origins),
+        loopback_only=is_loopback_host(config.api.host),
+        external_url=config.api.external_url,
+    )
+
+
 def shock_node_maker(shock: ShockClient) -> Any:
     """The JobContext's `create_nodes`: one empty (or multi-part) node per Shock output."""
 
@@ -208,8 +228,13 @@ def serve(config: ServerConfig) -> None:
     except StoreUnavailable as err:
         log.error("cannot open the store: %s", err)
         sys.exit(2)
+    try:
+        key = load_client_key(config.client_key_path)
+    except (KeyFileError, OSError) as err:
+        log.error("cannot start: %s", err)
+        sys.exit(2)
     log.info("awe-server %s, store: %s", __version__, store.describe())
-    server = AweServer(config, store)
+    server = AweServer(config, store, client_key=key)
     server.recover()
     app = make_app(server.services)
     http = tornado.httpserver.HTTPServer(app, max_body_size=config.api.max_body_bytes)

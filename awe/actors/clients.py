@@ -15,6 +15,7 @@ from awe.actors.base import SingletonActor, gather, handles, new_reply, resolve,
 from awe.actors.messages import (
     ApplyReport,
     CancelWait,
+    CheckClient,
     Checkout,
     ControlAllClients,
     ControlClient,
@@ -34,29 +35,23 @@ from awe.actors.messages import (
     Settled,
     Sweep,
 )
-from awe.config import AuthConfig
 from awe.errors import (
     CLIENT_DELETED,
     CLIENT_NOT_FOUND,
     CLIENT_SUSPENDED,
     AweError,
     NotImplementedOp,
-    Unauthorized,
 )
 from awe.events import EventBus, make
 from awe.model import registry as reg
+from awe.model import rights, workerauth
+from awe.model.access import Caller
 from awe.model.client import Client, ClientStatus, client_from_profile
 from awe.model.effects import Effects
 from awe.model.ids import split_work_id
 from awe.model.times import now
 
 log = logging.getLogger(__name__)
-
-TOKEN_MISMATCH = "Clientgroup name in token does not match that in the client configuration."
-NEEDS_TOKEN = (
-    "Clientgroup with the group specified by your client exists, but you cannot register with "
-    "it, without clientgroup token."
-)
 
 
 class ClientRegistryActor(SingletonActor):
@@ -65,7 +60,7 @@ class ClientRegistryActor(SingletonActor):
     def __init__(
         self,
         queue: Any,
-        auth: AuthConfig,
+        policy: rights.Policy,
         client_timeout_s: float,
         max_client_failure: int,
         events: EventBus,
@@ -73,7 +68,8 @@ class ClientRegistryActor(SingletonActor):
     ) -> None:
         super().__init__(on_death)
         self._queue = queue
-        self._auth = auth
+        self._policy = policy
+        self._rules = policy.workers
         self._timeout_s = client_timeout_s
         self._max_failures = max_client_failure
         self._events = events
@@ -81,21 +77,21 @@ class ClientRegistryActor(SingletonActor):
 
     # ---- identity -------------------------------------------------------------------------
 
-    def _check_token(self, group: str, token: str | None) -> None:
-        """Clientgroup tokens (spec 8.2): a token must name the client's group."""
-        expected = self._auth.clientgroup_tokens.get(group)
-        if token:
-            if expected != token:
-                raise AweError(TOKEN_MISMATCH)
-        elif self._auth.client_auth_required:
-            raise Unauthorized("No Authorization")
+    def _check(self, cmd: Any) -> workerauth.WorkerCheck:
+        """Whether `cmd` may act as its client id: group token and secret (awe.model.workerauth)."""
+        client = self._reg.clients.get(cmd.client_id)
+        known = (client.group, client.secured) if client is not None else None
+        return workerauth.check_client(cmd.client_id, known, cmd.token,
+                                       workerauth.Proof(cmd.proof), self._rules)  # fmt: skip
 
-    def _client(self, client_id: str, token: str | None = None) -> Client:
-        client = self._reg.clients.get(client_id)
-        if client is None:
-            raise AweError(CLIENT_NOT_FOUND)
-        self._check_token(client.group, token)
-        return client
+    def _client(self, cmd: Any, right: str) -> Client:
+        """The client `cmd` acts as, once the rights table (`right`) allows it."""
+        rights.authorize(right, self._policy, Caller(), worker=self._check(cmd))
+        return self._reg.clients[cmd.client_id]
+
+    @handles(CheckClient)
+    def _check_client(self, cmd: CheckClient) -> None:
+        resolve(cmd.reply, self._check(cmd))
 
     def _publish(self, fx: Effects, stimulus: str) -> None:
         if fx.changes:
@@ -111,9 +107,15 @@ class ClientRegistryActor(SingletonActor):
     def _register(self, cmd: RegisterClient) -> None:
         at = now()
         client = client_from_profile(cmd.profile, at)
-        if not cmd.token and client.group in self._auth.clientgroup_tokens:
-            raise AweError(NEEDS_TOKEN)
-        self._check_token(client.group, cmd.token)
+        profile_id = client.id if isinstance(cmd.profile, dict) and cmd.profile.get("id") else ""
+        known = self._reg.clients.get(profile_id) if profile_id else None
+        allowed = workerauth.check_registration(
+            profile_id, client.group, known.secured if known else None, cmd.token,
+            workerauth.Proof(cmd.proof), cmd.asks_secret, self._rules,
+        )  # fmt: skip
+        if isinstance(allowed, AweError):
+            raise allowed
+        client.secured = allowed.secured
         fx = Effects()
         claimed = reg.register(self._reg, client, fx)
         self._publish(fx, cmd.stimulus)
@@ -156,7 +158,7 @@ class ClientRegistryActor(SingletonActor):
 
     @handles(Heartbeat)
     def _heartbeat(self, cmd: Heartbeat) -> None:
-        client = self._client(cmd.client_id, cmd.token)
+        client = self._client(cmd, "client.heartbeat")
         client.last_heartbeat = now()
         instructions: dict[str, str] = {}
         if client.status == ClientStatus.DELETED:
@@ -269,7 +271,7 @@ class ClientRegistryActor(SingletonActor):
 
     @handles(Checkout)
     def _checkout(self, cmd: Checkout) -> None:
-        client = self._client(cmd.client_id, cmd.token)
+        client = self._client(cmd, "work.checkout")
         client.last_heartbeat = now()  # a waiting checkout is a sign of life too
         if client.status == ClientStatus.SUSPEND:
             raise AweError(CLIENT_SUSPENDED)
@@ -287,7 +289,7 @@ class ClientRegistryActor(SingletonActor):
 
     @handles(ReportWork)
     def _report(self, cmd: ReportWork) -> None:
-        self._client(cmd.client_id, cmd.token)
+        self._client(cmd, "work.report")
         job_id, _, _ = split_work_id(cmd.wuid)
         self._queue.tell(ApplyReport(
             job_id=job_id, wuid=cmd.wuid, client=cmd.client_id, status=cmd.status,
@@ -297,7 +299,7 @@ class ClientRegistryActor(SingletonActor):
     @handles(GetSecret)
     def _secret(self, cmd: GetSecret) -> None:
         """Data token / private env go only to an active client holding the workunit (D10)."""
-        client = self._client(cmd.client_id, cmd.token)
+        client = self._client(cmd, "work.secret")  # the job's actor checks the lease
         job_id, _, _ = split_work_id(cmd.wuid)
         if not client.active:
             raise AweError(f"error in getting {cmd.kind} for job {cmd.wuid}: Client suspended")

@@ -22,8 +22,9 @@ from awe.actors.messages import QueueStatus
 from awe.config import ServerConfig
 from awe.errors import AweError, TooLarge, Unauthorized, Unavailable
 from awe.events import EventBus
+from awe.model import origins, rights
 from awe.model.access import Caller
-from awe.model.access import check_acl as acl_allows
+from awe.model.workerauth import SECRET_HEADER, Proof, new_key, proof
 from awe.store.base import Store, StoreUnavailable
 
 log = logging.getLogger("awe.http")
@@ -43,6 +44,9 @@ class Services:
     executor: Any  # runs blocking store reads off the IOLoop
     snapshots: Any = None  # the store's one writer: full deletion and imports go through it
     events: EventBus = field(default_factory=EventBus)  # every state change, for streams/metrics
+    policy: rights.Policy = field(default_factory=rights.Policy)  # who may what (config)
+    client_key: bytes = field(default_factory=new_key, repr=False)  # worker secrets' key
+    origins: origins.OriginPolicy = field(default_factory=origins.OriginPolicy)
 
 
 def new_request_id() -> str:
@@ -64,10 +68,29 @@ class APIHandler(tornado.web.RequestHandler):
             self.request_id = new_request_id()
         self.set_header("X-Request-Id", self.request_id)
         self.set_header("Content-Type", "application/json")
-        self.set_header("Access-Control-Allow-Origin", "*")
-        self.set_header("Access-Control-Allow-Methods", "POST, GET, PUT, DELETE, OPTIONS")
-        self.set_header("Access-Control-Allow-Headers", "Authorization, Datatoken")
-        self.set_header("Access-Control-Expose-Headers", "X-Request-Id")
+        self.set_header("Vary", "Origin")
+        if hasattr(self, "services"):  # not yet in __init__; again after an error's clear()
+            self._cors()
+
+    def _cors(self) -> None:
+        """CORS headers for configured origins only (`api.allowed_origins`), never `*` by default."""
+        allow = origins.allow_origin_header(
+            self.request.headers.get("Origin"), self.services.origins
+        )
+        if allow:
+            self.set_header("Access-Control-Allow-Origin", allow)
+            self.set_header("Access-Control-Allow-Methods", "POST, GET, PUT, DELETE, OPTIONS")
+            self.set_header("Access-Control-Allow-Headers", "Authorization, Datatoken")
+            self.set_header("Access-Control-Expose-Headers", "X-Request-Id")
+
+    def prepare(self) -> None:
+        """Refuse other sites' pages before any handler runs (awe.model.origins)."""
+        self._cors()
+        request = self.request
+        why = origins.refusal(request.method or "", request.host, request.headers,
+                              request.query_arguments, self.services.origins)  # fmt: skip
+        if why:
+            raise AweError(why, 403)
 
     def reply(self, data: Any, status: int = 200, error: list[str] | None = None, **extra: Any):
         """Write the envelope `{"status", "data", "error", ...}` (spec 8.1)."""
@@ -99,7 +122,7 @@ class APIHandler(tornado.web.RequestHandler):
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, AweError | StoreUnavailable | tornado.web.HTTPError):
-            log.info("%s %s -> %s", self.request.method, self.request.uri, value)
+            log.info("%s %s -> %s", self.request.method, loggable_uri(self.request.uri), value)
         else:
             log.error("%s %s failed (request %s):\n%s", self.request.method, self.request.path,
                       self.request_id,
@@ -156,7 +179,7 @@ class APIHandler(tornado.web.RequestHandler):
         except StoreUnavailable as err:
             raise Unavailable(f"store unavailable: {err}") from err
 
-    # ---- auth -----------------------------------------------------------------------------
+    # ---- auth (the rights themselves: awe/model/rights.py) --------------------------------
 
     def user(self) -> str:
         """The caller's name from a bearer/basic token, or `public` when anonymous (spec 8.2)."""
@@ -180,24 +203,34 @@ class APIHandler(tornado.web.RequestHandler):
     def is_admin(self, user: str) -> bool:
         return user in self.config.auth.admin_users
 
-    def require(self, right: str) -> str:
-        """The caller, if anonymous callers may `right` (read/write/delete) or it is a user."""
+    def caller(self) -> Caller:
+        """Who asks, as a user (`public` when anonymous); a bad token is a 401 here."""
         user = self.user()
-        if user == PUBLIC and not getattr(self.config.anonymous, right):
-            raise Unauthorized("No Authorization")
-        return user
-
-    def check_acl(self, doc: dict[str, Any], right: str) -> None:
-        acl_allows(doc.get("acl") or {}, self.caller(right), right)
-
-    def caller(self, right: str) -> Caller:
-        """Who asks, once anonymous callers are allowed `right`; the job's actor checks its ACL."""
-        user = self.require(right)
         return Caller(user, self.is_admin(user))
+
+    def authorize(self, key: str, **facts: Any) -> Caller:
+        """Check `key` of the rights table for this caller (and the facts known here)."""
+        caller = self.caller()
+        rights.authorize(key, self.services.policy, caller, **facts)
+        return caller
+
+    def allowed(self, key: str, caller: Caller, **facts: Any) -> bool:
+        return rights.allowed(key, self.services.policy, caller, **facts)
 
     def cg_token(self) -> str | None:
         header = self.request.headers.get("Authorization", "")
         return header[len("CG_TOKEN ") :] if header.startswith("CG_TOKEN ") else None
+
+    def proof(self, client_id: str) -> Proof:
+        """What the request's worker secret says about `client_id` (checked in constant time)."""
+        return proof(self.services.client_key, client_id, self.request.headers.get(SECRET_HEADER))
+
+
+def loggable_uri(uri: str | None) -> str:
+    """A request's URI as logs may show it: a stream ticket is a credential while it lasts."""
+    from awe.eventstream import mask_ticket
+
+    return mask_ticket(uri or "")
 
 
 @tornado.web.stream_request_body
@@ -212,6 +245,7 @@ class UploadHandler(APIHandler):
         return self.config.api.max_body_bytes
 
     def prepare(self) -> None:
+        super().prepare()
         self._chunks: list[bytes] = []
         self._size = 0
         self._too_large = False

@@ -49,7 +49,7 @@ class JobsHandler(UploadHandler):
         return min(self.config.api.max_body_bytes, 16 * 1024 * 1024)  # a job document's cap
 
     async def post(self) -> None:
-        user = self.require("write")
+        user = self.authorize("job.submit").user
         self.parse_body()
         content_type = self.request.headers.get("Content-Type", "")
         if not content_type.startswith("multipart/form-data"):
@@ -80,7 +80,7 @@ class JobsHandler(UploadHandler):
         )
 
     async def get(self) -> None:
-        user = self.require("read")
+        user = self.authorize("job.list").user
         if self.flag("distinct"):
             self.reply(await self._distinct(user))
             return
@@ -148,7 +148,7 @@ class JobsHandler(UploadHandler):
             raise AweError(str(err)) from None
 
     async def put(self) -> None:
-        caller = self.caller("write")
+        caller = self.authorize("job.resumeall")  # each job's actor checks it is the caller's
         if not self.flag("resumeall"):
             raise NotImplementedOp()
         queue = self.services.queue
@@ -164,7 +164,7 @@ class JobsHandler(UploadHandler):
         self.reply(f"{resumed} suspended jobs resumed")
 
     async def delete(self) -> None:
-        caller = self.caller("delete")
+        caller = self.authorize("job.delete_many")  # each job's actor checks it is the caller's
         queue = self.services.queue
         if self.flag("suspend"):
             live = await self.ask(queue, Registered)
@@ -202,9 +202,10 @@ class JobHandler(APIHandler):
     """`/job/{id}`: show (`?perf`, `?history`), operate, delete."""
 
     async def get(self, job_id: str) -> None:
+        self.authorize("job.show")
         view, acl = await self.ask(self.services.queue, GetJob, job_id=job_id,
                                    history=self.flag("history"))  # fmt: skip
-        self.check_acl({"acl": acl}, "read")
+        self.authorize("job.show", acl=acl)
         if self.flag("perf") and not self.flag("history"):
             self.reply(await self._perf(view))
             return
@@ -223,7 +224,7 @@ class JobHandler(APIHandler):
 
     async def put(self, job_id: str) -> None:
         op, arg = self._operation(job_id)
-        caller = self.caller("write")
+        caller = self.authorize("job.operate")  # the job's actor checks its ACL
         answer = await self.ask(self.services.queue, OperateJob, job_id=job_id, op=op, arg=arg,
                                 caller=caller)  # fmt: skip
         self.reply(answer)
@@ -260,7 +261,7 @@ class JobHandler(APIHandler):
         return op, arg
 
     async def delete(self, job_id: str) -> None:
-        caller = self.caller("delete")
+        caller = self.authorize("job.delete")  # the job's actor checks its ACL
         options = {"only_suspended": self.flag("suspend"), "full": self.flag("full")}
         answer = await self.ask(self.services.queue, OperateJob, job_id=job_id, op="delete",
                                 arg=options, caller=caller, right="delete")  # fmt: skip
