@@ -82,10 +82,12 @@ def names_client(right: Right, identity: Identity) -> bool:
 def _registration(key: str, identity: Identity, policy: Policy) -> AweError | None:
     """`POST /client`: a new worker (asking for a secret), or taking back its own id."""
     reregister = key == "client.reregister"
-    profile_id = identity.client if reregister else ""
+    profile_id = ""
     shown = identity.proof
-    if reregister and identity.client != "W" and shown == Proof.VALID:
-        shown = Proof.WRONG  # O shows its own secret for W's id
+    if reregister:  # every caller claims W's id, but the one that never was registered
+        profile_id = "X" if identity.client == "X" else "W"
+        if identity.client != "W" and shown == Proof.VALID:
+            shown = Proof.WRONG  # O shows its own secret for W's id
     known = CLIENTS.get(profile_id)
     group = identity.group if identity.group in (SECURE, OTHER) else SECURE
     answer = check_registration(profile_id, group, known[1] if known else None,
