@@ -8,18 +8,10 @@ from __future__ import annotations
 
 import collections
 import json
-import re
 
 from awe.events import Event
 from awe.model.access import Caller
 from awe.model.rights import Policy, allowed
-
-_TICKET = re.compile(r"([?&]ticket=)[^&]*")
-
-
-def mask_ticket(uri: str) -> str:
-    """A request's URI as logs may show it: a stream ticket is a credential while it lasts."""
-    return _TICKET.sub(r"\1…", uri)
 
 
 def may_see(event: Event, caller: Caller, policy: Policy) -> bool:

@@ -24,6 +24,7 @@ from awe.errors import AweError, TooLarge, Unauthorized, Unavailable
 from awe.events import EventBus
 from awe.model import origins, rights
 from awe.model.access import Caller
+from awe.model.redact import redact_uri
 from awe.model.workerauth import SECRET_HEADER, Proof, new_key, proof
 from awe.store.base import Store, StoreUnavailable
 
@@ -227,10 +228,8 @@ class APIHandler(tornado.web.RequestHandler):
 
 
 def loggable_uri(uri: str | None) -> str:
-    """A request's URI as logs may show it: a stream ticket is a credential while it lasts."""
-    from awe.eventstream import mask_ticket
-
-    return mask_ticket(uri or "")
+    """A request's URI as logs may show it (a stream ticket, a token put in a query: masked)."""
+    return redact_uri(uri or "")
 
 
 @tornado.web.stream_request_body

@@ -68,3 +68,11 @@ def test_configured_origins_must_be_origins(origin: str) -> None:
 def test_loopback_names() -> None:
     assert is_loopback_host("127.0.0.2") and is_loopback_host("LOCALHOST")
     assert not is_loopback_host("0.0.0.0") and not is_loopback_host("10.0.0.1")
+
+
+def test_log_lines_mask_query_values_that_could_be_secrets() -> None:
+    from awe.model.redact import redact_uri
+
+    uri = "/job?query&info.datatoken=dt1&state=queued&ticket=abc&x=1&API_KEY=k#frag"
+    assert redact_uri(uri) == "/job?query&info.datatoken=…&state=queued&ticket=…&x=1&API_KEY=…#frag"
+    assert redact_uri("/work/w_0_0?datatoken&client=c1") == "/work/w_0_0?datatoken&client=c1"
