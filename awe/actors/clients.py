@@ -318,8 +318,8 @@ class ClientRegistryActor(SingletonActor):
             client = self._reg.clients.get(msg.client)
             if msg.discard and client is not None and msg.wuid not in client.pending_discard:
                 client.pending_discard.append(msg.wuid)  # said in its next heartbeat reply
-            if reg.ended(self._reg, msg.client, msg.wuid, msg.outcome, self._max_failures, fx):
-                assert client is not None
+            ended = reg.ended(self._reg, msg.client, msg.wuid, msg.outcome, self._max_failures, fx)
+            if ended and client is not None:  # True only for a known client
                 why = f"{client.consecutive_failures} consecutive failures"
                 self._suspend(client, why, fx, msg.stimulus)
         self._publish(fx, msg.stimulus)

@@ -25,12 +25,13 @@ from enum import StrEnum
 
 from awe.errors import CLIENT_NOT_FOUND, AweError, Unauthorized
 
-SECRET_HEADER = "X-AWE-Client-Secret"
-ASK_FOR_SECRET = "new"  # what a worker sends in SECRET_HEADER when it registers for the first time
-CLIENT_SECRET = "Client secret missing or wrong"
-TOKEN_MISMATCH = "Clientgroup name in token does not match that in the client configuration."
+# names and messages, not credentials (ruff's S105 guesses from the words)
+SECRET_HEADER = "X-AWE-Client-Secret"  # noqa: S105
+ASK_FOR_SECRET = "new"  # noqa: S105 - sent in SECRET_HEADER by a worker that has none yet
+CLIENT_SECRET = "Client secret missing or wrong"  # noqa: S105
+TOKEN_MISMATCH = "Clientgroup name in token does not match that in the client configuration."  # noqa: S105
 NEEDS_TOKEN = (
-    "Clientgroup with the group specified by your client exists, but you cannot register with "
+    "Clientgroup with the group specified by your client exists, but you cannot register with "  # noqa: S105
     "it, without clientgroup token."
 )
 KEY_BYTES = 32

@@ -139,7 +139,8 @@ class Worker:
 
     def _join_slots(self, slots: list[threading.Thread]) -> None:
         """Wait for reports, and for open checkouts: work they bring in is handed back."""
-        assert self._report_deadline is not None
+        if self._report_deadline is None:
+            raise RuntimeError("_join_slots before the report deadline was set")
         until = max(self._report_deadline, time.monotonic() + self.config.checkout_wait_s + 5)
         told = False
         while any(t.is_alive() for t in slots) and time.monotonic() < until:
