@@ -126,9 +126,8 @@ class Policy:
 
     @property
     def auth_on(self) -> bool:
-        """Users are told apart: some anonymous right is off (or workers must show tokens)."""
-        anonymous = self.anonymous_read and self.anonymous_write and self.anonymous_delete
-        return not anonymous or self.client_auth_required
+        """Users are told apart: some anonymous right is off."""
+        return not (self.anonymous_read and self.anonymous_write and self.anonymous_delete)
 
     @property
     def strict_control(self) -> bool:
@@ -137,9 +136,10 @@ class Policy:
 
     @property
     def workers(self) -> WorkerRules:
+        workers_auth = self.auth_on or self.client_auth_required
         return WorkerRules(
-            tokens_required=self.auth_on,
-            secrets_required=self.auth_on and not self.legacy_clients,
+            tokens_required=workers_auth,
+            secrets_required=workers_auth and not self.legacy_clients,
             clientgroup_tokens=self.clientgroup_tokens,
         )
 
