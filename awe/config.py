@@ -130,7 +130,23 @@ class AuthConfig:
 
 @dataclass
 class ReportsConfig:
-    max_bytes: int = 16 * 1024 * 1024
+    max_bytes: int = 0  # deprecated: 0 = limits.report_bytes applies; any other value wins
+
+
+MIB = 1024 * 1024
+
+
+@dataclass
+class LimitsConfig:
+    """What one request may ask of the server; each default protects a 2-core, 24 GB machine."""
+
+    tasks_per_job: int = 1_000
+    totalwork_per_task: int = 100_000
+    workunits_per_job: int = 100_000
+    job_script_bytes: int = 16 * MIB
+    report_bytes: int = 16 * MIB
+    listing_limit: int = 1_000
+    registered_clients: int = 2_000
 
 
 @dataclass
@@ -138,6 +154,24 @@ class DatastoreConfig:
     root: str = ""  # empty: <paths.data>/datastore
     create_shock_nodes: bool = True  # pre-create Shock output nodes before enqueueing a task
     shock_timeout_s: float = 30.0
+    max_file_bytes: int = 100 * 1024**3  # largest file one upload may store (JSON 413 past it)
+    retention: str = ""  # "30d", "12h": finished jobs' files go this long after; "" keeps them
+    retention_check_interval_s: float = 3600.0
+    throttle_bytes_per_s: int = 0  # per transfer, both ways; 0 = as fast as it goes
+    index_chunk_bytes: int = 1024 * 1024  # the line index keeps one line start per chunk
+
+    def __post_init__(self) -> None:
+        from awe.model.retention import parse_duration
+
+        try:
+            parse_duration(self.retention)
+        except ValueError as err:
+            raise ConfigError(f"datastore.retention: {err}") from None
+        for key in ("max_file_bytes", "index_chunk_bytes", "retention_check_interval_s"):
+            if getattr(self, key) <= 0:
+                raise ConfigError(f"datastore.{key}: must be greater than 0")
+        if self.throttle_bytes_per_s < 0:
+            raise ConfigError("datastore.throttle_bytes_per_s: must not be negative")
 
 
 @dataclass
@@ -183,6 +217,8 @@ class ServerConfig:
     datastore: DatastoreConfig = field(default_factory=DatastoreConfig)
     expiration: ExpirationConfig = field(default_factory=ExpirationConfig)
     events: EventsConfig = field(default_factory=EventsConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    shutdown_grace_s: float = 10.0
 
     @property
     def data_dir(self) -> Path:
@@ -201,6 +237,35 @@ class ServerConfig:
     def embedded_path(self) -> Path:
         path = self.store.embedded.path
         return Path(path) if path else self.data_dir / "awe.sqlite3"
+
+    @property
+    def report_limit(self) -> tuple[int, str]:
+        """The report cap and the key it comes from (`reports.max_bytes` still wins when set)."""
+        if self.reports.max_bytes:
+            return self.reports.max_bytes, "reports.max_bytes"
+        return self.limits.report_bytes, "limits.report_bytes"
+
+
+def check_server_config(config: ServerConfig) -> ServerConfig:
+    """Ranges the types cannot say: a port that exists, limits of at least 1 (names the key)."""
+    if not 0 <= config.api.port <= 65535:
+        raise ConfigError(f"api.port: {config.api.port} is not a port (1-65535, or 0 for any)")
+    for name in (f.name for f in dataclasses.fields(LimitsConfig)):
+        value = getattr(config.limits, name)
+        if value < 1:
+            raise ConfigError(f"limits.{name}: must be at least 1, got {value}")
+    if not 1 <= config.queue.page_size <= config.limits.listing_limit:
+        raise ConfigError(
+            f"queue.page_size: must be from 1 to limits.listing_limit "
+            f"({config.limits.listing_limit}), got {config.queue.page_size}"
+        )
+    if config.reports.max_bytes < 0:
+        raise ConfigError(
+            f"reports.max_bytes: must not be negative, got {config.reports.max_bytes}"
+        )
+    if config.shutdown_grace_s < 0:
+        raise ConfigError(f"shutdown_grace_s: must not be negative, got {config.shutdown_grace_s}")
+    return config
 
 
 def _check_value(value: Any, hint: Any, key: str) -> Any:
@@ -286,4 +351,5 @@ def load_yaml(cls: type[T], path: str | Path | None) -> T:
 
 
 def load_server_config(path: str | Path | None) -> ServerConfig:
-    return load_yaml(ServerConfig, path)
+    """The server's config file (or the defaults), checked as a whole."""
+    return check_server_config(load_yaml(ServerConfig, path))

@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,6 @@ import pykka
 import pykka.debug
 import tornado.httpserver
 import tornado.ioloop
-import tornado.netutil
 import urllib3
 
 from awe import __version__
@@ -29,14 +29,25 @@ from awe.actors.queue import QueueActor
 from awe.actors.snapshots import SnapshotActor
 from awe.actors.supervision import Supervisor, exit_process
 from awe.clientkey import KeyFileError, load_client_key
-from awe.config import ConfigError, ServerConfig, load_server_config
+from awe.config import ConfigError, ServerConfig, check_server_config, load_server_config
+from awe.dataplane import expire_data, logged, open_data_service, part_joiner, public_url
 from awe.events import EventBus
 from awe.http.app import make_app
 from awe.http.base import Services
 from awe.model.lifecycle import Settings
 from awe.model.origins import OriginPolicy, is_loopback_host
+from awe.model.retention import parse_duration
 from awe.model.rights import Policy
 from awe.model.times import now
+from awe.process import (
+    LAST_RESORT_S,
+    StartupError,
+    bind,
+    claim_data_dir,
+    exit_now,
+    run_with_deadline,
+    start_last_resort,
+)
 from awe.shock import ShockClient
 from awe.store import open_store
 from awe.store.base import Store, StoreUnavailable
@@ -62,16 +73,18 @@ class AweServer:
         self.config = config
         self.store = store
         self.executor = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="store-read")
-        root = config.datastore_root.resolve()
-        root.mkdir(parents=True, exist_ok=True)
+        self.data = open_data_service(config)
+        self.datastore = self.data.store
         settings = Settings(
             max_work_failure=config.queue.max_work_failure,
-            datastore_url=root.as_uri(),
+            datastore_url=f"{public_url(config)}/data",
             create_shock_nodes=config.datastore.create_shock_nodes,
             global_expire=config.expiration.global_expire,
             pipeline_expire=dict(config.expiration.pipeline_expire),
+            max_split=config.limits.totalwork_per_task,
         )
-        self.io_pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="shock")
+        self.settings = settings
+        self.io_pool = concurrent.futures.ThreadPoolExecutor(4, thread_name_prefix="io")
         shock = ShockClient(
             urllib3.PoolManager(num_pools=8, maxsize=4, retries=False),
             timeout_s=config.datastore.shock_timeout_s,
@@ -92,12 +105,14 @@ class AweServer:
             io_pool=self.io_pool,
             read_job=store.get_job,
             read_pool=self.executor,
+            join_parts=part_joiner(self.datastore),
+            delete_data=logged(self.datastore.delete_job, "removing a deleted job's files"),
         )
         self.queue = QueueActor.start(context, store.max_jid(), on_death=died)
         policy = Policy.from_config(config)
         self.registry = ClientRegistryActor.start(
             self.queue, policy, queue_cfg.client_timeout_s, queue_cfg.max_client_failure,
-            self.events, on_death=died,
+            self.events, on_death=died, max_clients=config.limits.registered_clients,
         )  # fmt: skip
         # set before any message is sent, so every actor sees both refs
         context.queue, context.registry = self.queue, self.registry
@@ -113,10 +128,20 @@ class AweServer:
             self.executor,
             self.snapshots,
             events=self.events,
+            datastore=self.data,
             policy=policy,
             client_key=client_key or load_client_key(config.client_key_path),
             origins=origin_policy(config),
         )
+
+    def set_public_url(self, url: str) -> None:
+        """Where users and workers reach this server: the base of datastore output URLs."""
+        if not self.config.api.external_url:
+            self.settings.datastore_url = f"{url.rstrip('/')}/data"
+
+    def expire_data(self, at: float | None = None) -> list[str]:
+        """Remove the files of jobs finished longer ago than `datastore.retention` (blocking)."""
+        return expire_data(self.datastore, self.store, self.config.datastore.retention, at)
 
     def recover(self) -> int:
         """Give every unfinished job of the store its JobActor back (D3)."""
@@ -151,6 +176,7 @@ class AweServer:
                               reply=new_reply())  # fmt: skip
                 if ask_sync(self.snapshots, purge, timeout=60):
                     removed.append(job_id)
+                    self.datastore.delete_job(job_id)  # its files go with it
                     log.info("job %s expired: removed from the store", job_id)
             except Exception as err:  # noqa: BLE001 - the next round tries again
                 log.warning("expiration reaper: job %s not removed: %s", job_id, err)
@@ -168,6 +194,7 @@ class AweServer:
         self.snapshots.stop(block=True, timeout=30)
         PooledActor.shutdown_pool()
         self.io_pool.shutdown(wait=False, cancel_futures=True)
+        self.data.pool.shutdown(wait=False, cancel_futures=True)
         self.executor.shutdown(wait=True)
         self.store.close()
 
@@ -220,25 +247,53 @@ def apply_flags(config: ServerConfig, **flags: Any) -> ServerConfig:
     return config
 
 
-def serve(config: ServerConfig) -> None:
-    """Run until SIGTERM/SIGINT."""
-    config.data_dir.mkdir(parents=True, exist_ok=True)
+def serve(config: ServerConfig) -> int:
+    """Run until SIGTERM/SIGINT; the exit code: 0 stopped cleanly, 1 forced, 2 could not start.
+
+    Everything that can fail for a reason outside awe (data dir, address, store) is tried
+    before any actor thread starts, so a failure is one line and an immediate exit.
+    """
+    try:
+        lock = claim_data_dir(config.data_dir)
+        sockets = bind(config.api.host, config.api.port)
+    except StartupError as err:
+        log.error("cannot start: %s", err)
+        return 2
     try:
         store = open_store(config)
     except StoreUnavailable as err:
-        log.error("cannot open the store: %s", err)
-        sys.exit(2)
+        log.error("cannot start: cannot open the store: %s", err)
+        return 2
+    except Exception as err:  # noqa: BLE001 - any store failure is a start-up failure
+        log.error("cannot start: cannot open the store: %r", err)
+        log.debug("store failure", exc_info=True)
+        return 2
     try:
         key = load_client_key(config.client_key_path)
     except (KeyFileError, OSError) as err:
         log.error("cannot start: %s", err)
-        sys.exit(2)
+        return 2
     log.info("awe-server %s, store: %s", __version__, store.describe())
     server = AweServer(config, store, client_key=key)
-    server.recover()
+    server.set_public_url(public_url(config, sockets[0].getsockname()[1]))
+    try:
+        server.recover()
+    except Exception as err:  # noqa: BLE001 - stop the actors, then say why
+        log.error("cannot start: recovering unfinished jobs failed: %r", err)
+        log.debug("recovery failure", exc_info=True)
+        run_with_deadline(server.stop, config.shutdown_grace_s, "stop")
+        return 2
+    code = _run(config, server, sockets)
+    lock.close()
+    return code
+
+
+def _run(config: ServerConfig, server: AweServer, sockets: list[Any]) -> int:
+    """Serve until a signal, then stop within `shutdown_grace_s` (plus a last resort)."""
     app = make_app(server.services)
-    http = tornado.httpserver.HTTPServer(app, max_body_size=config.api.max_body_bytes)
-    sockets = tornado.netutil.bind_sockets(config.api.port, config.api.host)
+    http = tornado.httpserver.HTTPServer(
+        app, max_body_size=config.api.max_body_bytes, chunk_size=1 << 20
+    )  # bodies arrive 1 MiB at a time: a 1 GB upload is 1,000 handler calls, not 16,000
     http.add_sockets(sockets)
     loop = tornado.ioloop.IOLoop.current()
     interval_ms = max(100, int(config.queue.client_check_interval_s * 1000))
@@ -247,19 +302,35 @@ def serve(config: ServerConfig) -> None:
     reaper_ms = config.expiration.reaper_interval_min * 60_000
     reaper = tornado.ioloop.PeriodicCallback(lambda: server.executor.submit(server.reap), reaper_ms)
     reaper.start()
+    retention_ms = int(config.datastore.retention_check_interval_s * 1000)
+    expire = logged(server.expire_data, "retention")
+    expirer = tornado.ioloop.PeriodicCallback(lambda: server.data.pool.submit(expire), retention_ms)
+    if parse_duration(config.datastore.retention) is not None:
+        expirer.start()
+        server.data.pool.submit(expire)
+    grace = config.shutdown_grace_s
+    signalled: list[float] = []
 
     async def wind_down() -> None:
         """No new connections; waiting checkouts are answered (workers idle) before the stop."""
         http.stop()
         try:
-            answered = await ask(server.queue, CloseQueue(reply=new_reply()), 10)
+            answered = await ask(server.queue, CloseQueue(reply=new_reply()), min(2.0, grace / 2))
             await asyncio.sleep(0.2 if answered else 0)  # let those answers reach the workers
+        except Exception as err:  # noqa: BLE001 - a stuck queue must not stop the stop
+            log.warning("waiting checkouts not answered: %r", err)
         finally:
             loop.stop()
 
     # handlers first: whoever read "listening on" may send SIGTERM at once
     def shutdown(signum: int, _frame: Any) -> None:
-        log.info("signal %s: stopping", signal.Signals(signum).name)
+        name = signal.Signals(signum).name
+        if signalled:
+            log.warning("signal %s again: exiting now", name)
+            exit_now(1)
+        signalled.append(time.monotonic())
+        log.info("signal %s: stopping (within shutdown_grace_s, %.1f s)", name, grace)
+        start_last_resort(grace + LAST_RESORT_S)
         loop.add_callback_from_signal(wind_down)
 
     signal.signal(signal.SIGTERM, shutdown)
@@ -270,13 +341,39 @@ def serve(config: ServerConfig) -> None:
              config.data_dir.resolve())  # fmt: skip
     loop.start()
     sweeper.stop()
+    expirer.stop()
     reaper.stop()
     http.stop()
-    server.stop()
+    left = grace - (time.monotonic() - signalled[0]) if signalled else grace
+    if not run_with_deadline(server.stop, left, "stop"):
+        log.error("awe-server stopped without finishing its stop (exit 1)")
+        return 1
     log.info("awe-server stopped cleanly")
+    return 0
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+class _ServerCommand(click.Command):
+    """Every start-up failure, a bad flag included, is one line on stderr and exit code 2."""
+
+    def main(self, *args: Any, **extra: Any) -> Any:  # noqa: D102 - click's entry point
+        extra.pop("standalone_mode", None)
+        try:
+            code = super().main(*args, standalone_mode=False, **extra)
+        except click.ClickException as err:
+            click.echo(f"awe-server: {err.format_message()}", err=True)
+            sys.exit(2)
+        except click.Abort:
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+LOG_LEVELS = ["debug", "info", "warning", "error"]
+
+
+@click.command(
+    cls=_ServerCommand,
+    context_settings={"help_option_names": ["-h", "--help"], "show_default": True},
+)
 @click.option(
     "--config",
     "config_path",
@@ -286,14 +383,17 @@ def serve(config: ServerConfig) -> None:
 )
 @click.option(
     "--port",
-    type=int,
+    type=click.IntRange(0, 65535),
     help=f"API port (0 picks a free one). Overrides api.port. Default: {DEFAULTS.api.port}.",
 )
 @click.option(
-    "--host", help=f"Address to listen on. Overrides api.host. Default: {DEFAULTS.api.host}."
+    "--host",
+    help=f"Address to listen on. Overrides api.host. Default: {DEFAULTS.api.host}.",
 )
 @click.option(
-    "--data-dir", help=f"Data directory. Overrides paths.data. Default: {DEFAULTS.paths.data}."
+    "--data-dir",
+    help="Data directory, created if missing, locked while the server runs. Overrides "
+    f"paths.data. Default: {DEFAULTS.paths.data}.",
 )
 @click.option(
     "--mongodb-uri",
@@ -305,16 +405,25 @@ def serve(config: ServerConfig) -> None:
     is_flag=True,
     help="Leave unfinished jobs in the store (zombies). Default: bring them all back.",
 )
-@click.option("--log-level", default="info", show_default=True, help="debug, info, warning, error.")
+@click.option(
+    "--log-level",
+    type=click.Choice(LOG_LEVELS, case_sensitive=False),
+    default="info",
+    help="How much the server logs.",
+)
 @click.version_option(__version__)
 def main(config_path: str | None, log_level: str, **flags: Any) -> None:
-    """Start the AWE server: the REST API on one port, jobs kept in the store."""
+    """Start the AWE server: the REST API on one port, jobs kept in the store.
+
+    Exit codes: 0 stopped cleanly (SIGTERM/SIGINT), 1 had to force its stop, 2 could not
+    start (bad flag or config, data dir unusable or in use, address not available).
+    """
     try:
-        config = apply_flags(load_server_config(config_path), **flags)
+        config = check_server_config(apply_flags(load_server_config(config_path), **flags))
     except ConfigError as err:
         raise click.ClickException(f"configuration error: {err}") from err
     setup_logging(log_level, config.paths.logs)
-    serve(config)
+    exit_now(serve(config))
 
 
 if __name__ == "__main__":

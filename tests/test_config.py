@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from awe.config import ConfigError, ServerConfig, from_mapping, load_server_config
 from awe.server import apply_flags
@@ -59,3 +60,31 @@ def test_flags_override_the_file(tmp_path: Path) -> None:
     )
     assert config.embedded_path == tmp_path / "awe.sqlite3"
     assert config.datastore_root == tmp_path / "datastore"
+
+
+@pytest.mark.parametrize(
+    ("mapping", "message"),
+    [
+        ({"api": {"port": 70000}}, "api.port: 70000 is not a port"),
+        ({"api": {"port": -1}}, "api.port: -1 is not a port"),
+        ({"limits": {"tasks_per_job": 0}}, "limits.tasks_per_job: must be at least 1, got 0"),
+        ({"limits": {"listing_limit": 10}}, "queue.page_size: must be from 1 to"),
+        ({"shutdown_grace_s": -1}, "shutdown_grace_s: must not be negative"),
+        ({"limits": {"report_bytes": "big"}}, "limits.report_bytes: expected an integer"),
+    ],
+)
+def test_values_out_of_range_name_the_key(tmp_path: Path, mapping: dict, message: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(mapping))
+    with pytest.raises(ConfigError) as err:
+        load_server_config(path)
+    assert message in str(err.value)
+
+
+def test_the_old_report_key_still_works_and_is_named() -> None:
+    config = ServerConfig()
+    assert config.report_limit == (16 * 1024 * 1024, "limits.report_bytes")
+    config.limits.report_bytes = 1000
+    assert config.report_limit == (1000, "limits.report_bytes")
+    config.reports.max_bytes = 2048  # a config written before limits: existed
+    assert config.report_limit == (2048, "reports.max_bytes")

@@ -17,8 +17,10 @@ from awe.actors.messages import (
     CancelWait,
     CheckClient,
     Checkout,
+    ClientDataRights,
     ControlAllClients,
     ControlClient,
+    DataRights,
     DropWaiter,
     FillStatus,
     GetClient,
@@ -45,7 +47,6 @@ from awe.errors import (
 from awe.events import EventBus, make
 from awe.model import registry as reg
 from awe.model import rights, workerauth
-from awe.model.access import Caller
 from awe.model.client import Client, ClientStatus, client_from_profile
 from awe.model.effects import Effects
 from awe.model.ids import split_work_id
@@ -65,8 +66,10 @@ class ClientRegistryActor(SingletonActor):
         max_client_failure: int,
         events: EventBus,
         on_death: Any = None,
+        max_clients: int | None = None,  # limits.registered_clients
     ) -> None:
         super().__init__(on_death)
+        self._max_clients = max_clients
         self._queue = queue
         self._policy = policy
         self._rules = policy.workers
@@ -84,9 +87,12 @@ class ClientRegistryActor(SingletonActor):
         return workerauth.check_client(cmd.client_id, known, cmd.token,
                                        workerauth.Proof(cmd.proof), self._rules)  # fmt: skip
 
-    def _client(self, cmd: Any, right: str) -> Client:
-        """The client `cmd` acts as, once the rights table (`right`) allows it."""
-        rights.authorize(right, self._policy, Caller(), worker=self._check(cmd))
+    def _client(self, cmd: Any) -> Client:
+        """The client `cmd` acts as, once it proved to be that client: the rights table's
+        WORKER and HOLDER (the job's actor checks the lease) start with this check."""
+        check = self._check(cmd)
+        if check.error is not None:
+            raise check.error
         return self._reg.clients[cmd.client_id]
 
     @handles(CheckClient)
@@ -116,6 +122,12 @@ class ClientRegistryActor(SingletonActor):
         if isinstance(allowed, AweError):
             raise allowed
         client.secured = allowed.secured
+        full = self._max_clients is not None and len(self._reg.clients) >= self._max_clients
+        if full and client.id not in self._reg.clients:
+            raise AweError(
+                f"{len(self._reg.clients)} clients are registered, as many as "
+                f"limits.registered_clients ({self._max_clients}) allows"
+            )
         fx = Effects()
         claimed = reg.register(self._reg, client, fx)
         self._publish(fx, cmd.stimulus)
@@ -158,7 +170,7 @@ class ClientRegistryActor(SingletonActor):
 
     @handles(Heartbeat)
     def _heartbeat(self, cmd: Heartbeat) -> None:
-        client = self._client(cmd, "client.heartbeat")
+        client = self._client(cmd)
         client.last_heartbeat = now()
         instructions: dict[str, str] = {}
         if client.status == ClientStatus.DELETED:
@@ -271,7 +283,7 @@ class ClientRegistryActor(SingletonActor):
 
     @handles(Checkout)
     def _checkout(self, cmd: Checkout) -> None:
-        client = self._client(cmd, "work.checkout")
+        client = self._client(cmd)
         client.last_heartbeat = now()  # a waiting checkout is a sign of life too
         if client.status == ClientStatus.SUSPEND:
             raise AweError(CLIENT_SUSPENDED)
@@ -289,7 +301,7 @@ class ClientRegistryActor(SingletonActor):
 
     @handles(ReportWork)
     def _report(self, cmd: ReportWork) -> None:
-        self._client(cmd, "work.report")
+        self._client(cmd)
         job_id, _, _ = split_work_id(cmd.wuid)
         self._queue.tell(ApplyReport(
             job_id=job_id, wuid=cmd.wuid, client=cmd.client_id, status=cmd.status,
@@ -299,12 +311,19 @@ class ClientRegistryActor(SingletonActor):
     @handles(GetSecret)
     def _secret(self, cmd: GetSecret) -> None:
         """Data token / private env go only to an active client holding the workunit (D10)."""
-        client = self._client(cmd, "work.secret")  # the job's actor checks the lease
+        client = self._client(cmd)  # the job's actor checks the lease
         job_id, _, _ = split_work_id(cmd.wuid)
         if not client.active:
             raise AweError(f"error in getting {cmd.kind} for job {cmd.wuid}: Client suspended")
         self._queue.tell(Secret(job_id=job_id, wuid=cmd.wuid, client=cmd.client_id,
                                 kind=cmd.kind, reply=cmd.reply, stimulus=cmd.stimulus))  # fmt: skip
+
+    @handles(ClientDataRights)
+    def _data_rights(self, cmd: ClientDataRights) -> None:
+        """A worker acting on a job's files must prove its id; then the job decides."""
+        self._client(cmd)
+        self._queue.tell(DataRights(job_id=cmd.job_id, ask=cmd.ask, reply=cmd.reply,
+                                    stimulus=cmd.stimulus))  # fmt: skip
 
     @handles(LeaseChanged)
     def _lease_changed(self, msg: LeaseChanged) -> None:

@@ -19,14 +19,15 @@ from awe.actors.base import PooledActor, Supervised, handles, reject, tell_quiet
 from awe.actors.jobparts import (
     JobContext,
     UnitTracker,
+    data_effects,
     delivered_outputs,
     delivery,
-    join_parts,
     ready_entry,
 )
 from awe.actors.messages import (
     Admit,
     ApplyReport,
+    DataRights,
     Durable,
     GetJob,
     GetWorkunit,
@@ -38,6 +39,7 @@ from awe.actors.messages import (
     LeaseChanged,
     NodesCreated,
     OperateJob,
+    PartsJoined,
     Reattach,
     Recover,
     Release,
@@ -54,7 +56,7 @@ from awe.actors.messages import (
 from awe.actors.operate import apply_operation
 from awe.errors import AweError, Internal, Unavailable
 from awe.events import make
-from awe.model import compat, history, lifecycle, operations, rights, split
+from awe.model import compat, data_access, history, lifecycle, operations, rights, split
 from awe.model.effects import Effects
 from awe.model.history import HISTORY_SIZE
 from awe.model.job import FINISHED_JOB_STATES, Job, JobState, public_job
@@ -83,6 +85,7 @@ class JobActor(Supervised, PooledActor):
         # loaded from the store only to run one operation: leaves again unless it runs again
         self.revived = revived
         self._preparing: set[str] = set()  # tasks whose Shock output nodes are being created
+        self._joining: set[str] = set()  # split tasks whose parts the I/O pool is joining
         self._dirty = False  # changed since the last snapshot handed to the SnapshotActor
         self._reports: list[Report] = []
         self._new_history: list[dict[str, Any]] = []  # history rows not yet handed to the store
@@ -252,6 +255,31 @@ class JobActor(Supervised, PooledActor):
         task, unit = lifecycle.find_unit(self.job, cmd.wuid)
         self._answer(cmd, (lifecycle.workunit_view(self.job, task, unit), dict(self.job.acl)))
 
+    # ---- datastore ------------------------------------------------------------------------
+
+    @handles(DataRights)
+    def _data_rights(self, cmd: DataRights) -> None:
+        """May this request read or write the job's files? The rule: `model.data_access`."""
+        self._answer(cmd, data_access.decide(self.job, cmd.ask))
+
+    @handles(PartsJoined)
+    def _parts_joined(self, msg: PartsJoined) -> None:
+        """The parts are joined: the task completes; a join that failed suspends the job."""
+        self._joining.discard(msg.task_id)
+        try:
+            sizes = msg.result.result()
+        except Exception as err:  # noqa: BLE001 - a missing or unreadable part, a full disk
+            if self.job.state in FINISHED_JOB_STATES or self.job.state == JobState.SUSPEND:
+                return
+            effects = Effects()
+            reason = f"failed joining the parts of task {msg.task_id}, err={err}"
+            lifecycle.suspend(self.job, reason, now(), effects, lastfailed=msg.task_id)
+            log.warning("job %s suspended: %s", self.job.id, reason)
+        else:
+            effects = lifecycle.parts_joined(self.job, msg.task_id, sizes, now(),
+                                             self.ctx.settings)  # fmt: skip
+        self._commit(effects, msg.stimulus)
+
     # ---- Shock output nodes ---------------------------------------------------------------
 
     def _create_nodes(self, task_ids: list[str]) -> None:
@@ -264,7 +292,7 @@ class JobActor(Supervised, PooledActor):
                 continue
             self._preparing.add(task_id)
             wanted = [(out["host"], out["filename"]) for out in lifecycle.missing_nodes(task)]
-            parts = split.workunit_count(task)
+            parts = split.workunit_count(task, self.ctx.settings.max_split)
             token = self.job.info.get("datatoken")
             future = self.ctx.io_pool.submit(self.ctx.create_nodes, wanted, parts, token)
             future.add_done_callback(lambda f, t=task_id: tell_quietly(
@@ -330,8 +358,7 @@ class JobActor(Supervised, PooledActor):
         counted: bool = True,
     ) -> None:
         job = self.job
-        for full_task_id in effects.completed_tasks:
-            join_parts(job, full_task_id)
+        data_effects(self.ctx, self.actor_ref, job, effects, self._joining)
         if effects.create_nodes:
             self._create_nodes(effects.create_nodes)
         job.updatetime = now()

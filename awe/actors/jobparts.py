@@ -1,22 +1,20 @@
 """What a JobActor needs besides its handlers: its context, ready entries, the workunit rows a
-snapshot writes, a lease's delivery, joining parts."""
+snapshot writes, a lease's delivery, the datastore work it hands to the I/O pool."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import json
 import logging
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from awe.actors.base import tell_quietly
-from awe.actors.messages import Lease, Undelivered
+from awe.actors.messages import Lease, PartsJoined, Undelivered
 from awe.events import EventBus
 from awe.model import lifecycle
+from awe.model.effects import Effects
 from awe.model.job import Job, Workunit
 from awe.model.lifecycle import Settings
 from awe.model.matching import ReadyEntry
@@ -42,6 +40,9 @@ class JobContext:
     # reads a job from the store (id -> document or None), run on `read_pool` by the queue
     read_job: Callable[[str], dict[str, Any] | None] | None = None
     read_pool: concurrent.futures.Executor | None = None
+    # the datastore, run on `io_pool`: (job, task, file names, ranks) -> {file name: size}
+    join_parts: Callable[[str, str, list[str], list[int]], dict[str, int]] | None = None
+    delete_data: Callable[[str], Any] | None = None  # (job id): remove the job's files
 
 
 def ready_entry(job: Job, wuid: str) -> ReadyEntry:
@@ -126,26 +127,21 @@ def delivered_outputs(reports: tuple[Report, ...]) -> list[dict[str, Any]]:
     return []
 
 
-def join_parts(job: Job, full_task_id: str) -> None:
-    """A split task's datastore outputs are its ranks' parts joined in rank order (D18)."""
-    task = job.task(full_task_id)
-    if task is None or len(task.workunits) < 2:
+def data_effects(ctx: JobContext, ref: Any, job: Job, effects: Effects, joining: set[str]) -> None:
+    """Hand the datastore work of `effects` to the I/O pool, never the actor's turn: joining a
+    split task's parts (its outcome comes back as `PartsJoined`), removing a deleted job's files."""
+    if ctx.io_pool is None:
         return
-    for out in task.outputs:
-        if not out.get("datastore") or not out.get("url"):
+    if effects.delete_data and ctx.delete_data is not None:
+        ctx.io_pool.submit(ctx.delete_data, job.id)
+    if ctx.join_parts is None:
+        return
+    for task_id in effects.join_parts:
+        task = job.task(task_id)
+        if task is None or task_id in joining:
             continue
-        target = Path(unquote(urlparse(out["url"]).path))
-        parts = [Path(f"{target}.part{u.rank}") for u in task.workunits]
-        missing = [p.name for p in parts if not p.exists()]
-        if missing:
-            log.error("task %s output %s: missing parts %s", task.id, out["filename"], missing)
-            continue
-        partial = target.with_name(target.name + ".joining")
-        with partial.open("wb") as sink:
-            for part in parts:
-                with part.open("rb") as source:
-                    shutil.copyfileobj(source, sink, 1024 * 1024)
-        partial.replace(target)
-        out["size"] = target.stat().st_size
-        for part in parts:
-            part.unlink(missing_ok=True)
+        joining.add(task_id)
+        names, ranks = lifecycle.joined_outputs(task), [u.rank for u in task.workunits]
+        future = ctx.io_pool.submit(ctx.join_parts, job.id, task.user_taskid, names, ranks)
+        future.add_done_callback(lambda f, t=task_id, j=job.id: tell_quietly(
+            ref, PartsJoined(job_id=j, task_id=t, result=f, stimulus=f"join-{t}")))  # fmt: skip

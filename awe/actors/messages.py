@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from awe.model.access import Caller
+from awe.model.data_access import DataAsk
 from awe.model.matching import ClientView, ReadyEntry
 from awe.store.base import Report as ReportFile
 
@@ -258,6 +259,21 @@ class NodesCreated(JobCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
+class DataRights(JobCommand):
+    """May this request read or write the job's files? Answers a `data_access.Grant`."""
+
+    ask: DataAsk
+
+
+@dataclass(frozen=True, kw_only=True)
+class PartsJoined(JobCommand):
+    """The I/O pool joined a split task's parts (the future holds {file name: size} or the error)."""
+
+    task_id: str
+    result: concurrent.futures.Future = field(repr=False)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Durable(JobCommand):
     """The job's snapshot with its finished state was written (or not: `ok` False)."""
 
@@ -341,6 +357,17 @@ class GetSecret(Command):
     proof: str = "none"
     wuid: str
     kind: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClientDataRights(Command):
+    """A worker acting on a job's files: the registry checks who it is, the job decides."""
+
+    client_id: str
+    token: str | None = field(default=None, repr=False)
+    proof: str = "none"
+    job_id: str
+    ask: DataAsk
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,11 +6,13 @@ job that is not in the store at all). Only an operation brings the job back into
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from awe.actors.base import reject, resolve
 from awe.actors.messages import (
     ApplyReport,
+    DataRights,
     GetJob,
     GetWorkunit,
     JobCommand,
@@ -21,7 +23,7 @@ from awe.actors.messages import (
     Secret,
 )
 from awe.errors import AweError, NotFound
-from awe.model import history, lifecycle
+from awe.model import data_access, history, lifecycle
 from awe.model.job import Job, public_job
 
 
@@ -38,7 +40,7 @@ def answer_at_once(cmd: JobCommand) -> bool:
     if isinstance(cmd, JobOverview):  # it left the queue: no share of it
         resolve(cmd.reply, None)
         return True
-    if not isinstance(cmd, GetJob | GetWorkunit | OperateJob | ApplyReport | Secret):
+    if not isinstance(cmd, GetJob | GetWorkunit | OperateJob | ApplyReport | Secret | DataRights):
         resolve(cmd.reply, None)  # a job's own messages (ticks, nodes) have nothing left to do
         return True
     return False
@@ -69,6 +71,10 @@ def _stored(cmd: JobCommand, doc: dict[str, Any]) -> Any:
         return "ok"
     if isinstance(cmd, Secret):
         raise AweError(f"error in getting token for job {cmd.wuid}")
+    if isinstance(cmd, DataRights):  # a finished job's files: read by its ACL, never written
+        if cmd.ask.op == data_access.WRITE:
+            raise AweError(f"job {cmd.job_id} is not in the queue: it takes no files", 409)
+        return data_access.decide(Job.from_doc(doc), dataclasses.replace(cmd.ask, client=""))
     raise AweError(f"{type(cmd).__name__} needs a live job")
 
 
@@ -82,5 +88,7 @@ def answer_missing(cmd: JobCommand) -> None:
         reject(cmd.reply, NotFound(f"no workunit found with id {cmd.wuid}"))
     elif isinstance(cmd, Secret):
         reject(cmd.reply, AweError(f"error in getting token for job {cmd.wuid}"))
+    elif isinstance(cmd, DataRights):
+        reject(cmd.reply, NotFound(f"job not found:{cmd.job_id}"))
     else:
         resolve(cmd.reply, None)

@@ -9,7 +9,7 @@ import click
 from rich.text import Text
 
 from awe import __version__
-from awe.cli import admin, jobs, watch
+from awe.cli import admin, data, jobs, watch
 from awe.cli.api import DEFAULT_SERVER, Api, ApiError, Unreachable
 from awe.cli.render import err, out
 
@@ -76,6 +76,7 @@ for command in (
     admin.logs,
     admin.work,
     admin.queue,
+    data.get,
 ):
     cli.add_command(command)
 

@@ -6,10 +6,10 @@ import secrets
 
 import tornado.web
 
-from awe.http import clients, events, jobs, metrics, openapi, queue, ui, work
+from awe.http import clients, data, events, jobs, metrics, openapi, queue, ui, work
 from awe.http.base import ResourceHandler, Services, loggable_uri
 
-ROUTE_MODULES = (jobs, work, clients, queue, metrics, events, ui, openapi)
+ROUTE_MODULES = (jobs, work, clients, queue, metrics, events, ui, openapi, data)
 
 
 def make_app(services: Services) -> tornado.web.Application:

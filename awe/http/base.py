@@ -6,15 +6,19 @@ IOLoop), turn the answer into the envelope.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import logging
 import secrets
+import socket
 import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
 import tornado.httputil
+import tornado.ioloop
+import tornado.iostream
 import tornado.web
 
 from awe.actors.base import ask, new_reply
@@ -24,6 +28,7 @@ from awe.errors import AweError, TooLarge, Unauthorized, Unavailable
 from awe.events import EventBus
 from awe.model import origins, rights
 from awe.model.access import Caller
+from awe.model.jsontext import INT64_MAX
 from awe.model.redact import redact_uri
 from awe.model.workerauth import SECRET_HEADER, Proof, new_key, proof
 from awe.store.base import Store, StoreUnavailable
@@ -31,6 +36,8 @@ from awe.store.base import Store, StoreUnavailable
 log = logging.getLogger("awe.http")
 
 PUBLIC = "public"
+IGNORED_BODY_BYTES = 1024 * 1024  # endpoints that take no body still read (and drop) this much
+LINGER_S = 10.0  # after an early 413, how long the unwanted body is drained before closing
 
 
 @dataclass
@@ -45,6 +52,7 @@ class Services:
     executor: Any  # runs blocking store reads off the IOLoop
     snapshots: Any = None  # the store's one writer: full deletion and imports go through it
     events: EventBus = field(default_factory=EventBus)  # every state change, for streams/metrics
+    datastore: Any = None  # awe.dataplane.DataService: the job files served under /data
     policy: rights.Policy = field(default_factory=rights.Policy)  # who may what (config)
     client_key: bytes = field(default_factory=new_key, repr=False)  # worker secrets' key
     origins: origins.OriginPolicy = field(default_factory=origins.OriginPolicy)
@@ -55,8 +63,14 @@ def new_request_id() -> str:
     return f"req-{secrets.token_hex(6)}"
 
 
+@tornado.web.stream_request_body
 class APIHandler(tornado.web.RequestHandler):
-    """Base of every awe handler: one `write_error` makes every failure an AWE envelope."""
+    """Base of every awe handler: one `write_error` makes every failure an AWE envelope.
+
+    Every body streams in under a cap (`body_limit`), so the cap is known before any byte of
+    the body is read: a `Content-Length` over it is answered 413 at once (see `prepare`).
+    Tornado's own multipart parser reads what is kept (`parse_body`).
+    """
 
     def initialize(self, services: Services) -> None:
         self.services = services
@@ -84,14 +98,25 @@ class APIHandler(tornado.web.RequestHandler):
             self.set_header("Access-Control-Allow-Headers", "Authorization, Datatoken")
             self.set_header("Access-Control-Expose-Headers", "X-Request-Id")
 
-    def prepare(self) -> None:
-        """Refuse other sites' pages before any handler runs (awe.model.origins)."""
+    def refuse_other_origins(self) -> bool:
+        """Refuse other sites' pages before any handler runs (awe.model.origins): True if so.
+
+        A refused request that brings a body is answered before the body is read (see
+        `_refuse_before_body`), so that a browser still writing it reads the 403.
+        """
         self._cors()
         request = self.request
         why = origins.refusal(request.method or "", request.host, request.headers,
                               request.query_arguments, self.services.origins)  # fmt: skip
-        if why:
+        if not why:
+            return False
+        length = request.headers.get("Content-Length", "")
+        chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+        if not chunked and not (length.isdigit() and int(length) > 0):
             raise AweError(why, 403)
+        unread = int(length) if length.isdigit() else self.config.api.max_body_bytes
+        self._refuse_before_body(AweError(why, 403), unread)
+        return True
 
     def reply(self, data: Any, status: int = 200, error: list[str] | None = None, **extra: Any):
         """Write the envelope `{"status", "data", "error", ...}` (spec 8.1)."""
@@ -100,8 +125,13 @@ class APIHandler(tornado.web.RequestHandler):
             status = 200
         self.set_status(status)
         text = json.dumps(body)
-        callback = self.get_query_argument("callback", None)
-        if callback and callback.replace("_", "").replace(".", "").isalnum():
+        raw_callback = self.request.query_arguments.get("callback", [b""])[0]
+        callback = raw_callback.decode(errors="replace")
+        if (
+            callback
+            and callback.replace("_", "").replace(".", "").isascii()
+            and (callback.replace("_", "").replace(".", "").isalnum())
+        ):
             self.set_header("Content-Type", "text/javascript")
             text = f"{callback}({text})"
         self.finish(text)
@@ -140,16 +170,38 @@ class APIHandler(tornado.web.RequestHandler):
 
     def arg(self, name: str, default: str | None = None) -> str | None:
         values = self.request.query_arguments.get(name)
-        return values[0].decode() if values else default
+        return decode_arg(name, values[0]) if values else default
 
-    def int_arg(self, name: str, default: int) -> int:
+    def int_arg(self, name: str, default: int, low: int = -INT64_MAX - 1, high: int = INT64_MAX):
+        """An integer query parameter within [low, high] (by default what a store can hold)."""
         value = self.arg(name)
         if value is None or value == "":
             return default
         try:
-            return int(value)
+            number = int(value) if len(value) <= 40 else None
         except ValueError:
-            raise AweError(f"{name} must be an integer, got {value!r}") from None
+            number = None
+        if number is None:
+            raise AweError(f"{name} must be an integer, got {value[:40]!r}")
+        if not low <= number <= high:
+            raise AweError(f"{name} must be an integer from {low} to {high}, got {value!r}")
+        return number
+
+    def listing_page(self) -> tuple[int, int]:
+        """(limit as asked, rows to return): `limit=0` is AWE's "all", up to the listing limit."""
+        most = self.config.limits.listing_limit
+        limit = self.int_arg("limit", self.config.queue.page_size, low=0)
+        if limit > most:
+            raise AweError(f"limit {limit} is over limits.listing_limit ({most})")
+        return limit, (limit or most)
+
+    def check_all_fit(self, limit: int, matching: int, page: int, what: str) -> None:
+        """`limit=0` that would return more than the listing limit: say so, not a cut list."""
+        if limit == 0 and matching > page:
+            raise AweError(
+                f"limit=0 asks for all {matching} matching {what}, over "
+                f"limits.listing_limit ({page}): page through them with limit and offset"
+            )
 
     def number_arg(self, name: str, default: float) -> float:
         value = self.arg(name)
@@ -162,6 +214,75 @@ class APIHandler(tornado.web.RequestHandler):
         if number != number or number in (float("inf"), float("-inf")):
             raise AweError(f"{name} must be a number, got {value!r}")
         return number
+
+    # ---- body -----------------------------------------------------------------------------
+
+    def body_limit(self) -> tuple[int, str]:
+        """(bytes, config key) this endpoint accepts; endpoints without a body keep a little."""
+        return smaller_cap((IGNORED_BODY_BYTES, ""), self._server_cap())
+
+    def _server_cap(self) -> tuple[int, str]:
+        return self.config.api.max_body_bytes, "api.max_body_bytes"
+
+    def _too_large(self, size: int | str) -> TooLarge:
+        limit, key = self.body_limit()
+        over = f"over {key} ({limit})" if key else f"over the limit of {limit} bytes"
+        return TooLarge(f"request body of {size} bytes is {over}")
+
+    def prepare(self) -> None:
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._over = False
+        limit, _ = self.body_limit()
+        self.request.connection.set_max_body_size(max(limit, self.config.api.max_body_bytes))
+        if self.refuse_other_origins():
+            return
+        length = self.request.headers.get("Content-Length", "")
+        if length.isdigit() and int(length) > limit:
+            self._refuse_before_body(self._too_large(length), int(length))
+
+    def _refuse_before_body(self, error: AweError, length: int) -> None:
+        """Answer now, before reading the body (HTTP/1.1 lets a server do that), then close."""
+        status = 200 if "always200" in self.request.uri else error.status
+        body = json.dumps({"status": error.status, "data": None, "error": [error.message]})
+        headers = tornado.httputil.HTTPHeaders(self._headers)
+        headers["Content-Type"] = "application/json"
+        headers["Content-Length"] = str(len(body))
+        headers["Connection"] = "close"
+        lines = [f"HTTP/1.1 {status} {tornado.httputil.responses.get(status, 'Error')}"]
+        lines += [f"{name}: {value}" for name, value in headers.get_all()]
+        answer = ("\r\n".join(lines) + "\r\n\r\n" + body).encode("latin1", "replace")
+        method, uri = self.request.method, loggable_uri(self.request.uri)
+        logging.getLogger("awe.access").warning("%s %s %d (before the body): %s", method, uri,
+                                                error.status, error.message)  # fmt: skip
+        stream = self.detach()
+        tornado.ioloop.IOLoop.current().spawn_callback(_linger, stream, answer, length)
+
+    def data_received(self, chunk: bytes) -> None:
+        self._size += len(chunk)
+        if self._size > self.body_limit()[0]:
+            self._over = True
+            self._chunks = []
+        elif not self._over:
+            self._chunks.append(chunk)
+
+    def parse_body(self) -> None:
+        """Fill `request.files` / `request.body_arguments`; 413 over the cap, 400 if malformed."""
+        if self._over:
+            raise self._too_large(self._size)
+        self.request.body = b"".join(self._chunks)
+        self._chunks = []
+        content_type = self.request.headers.get("Content-Type", "")
+        try:
+            tornado.httputil.parse_body_arguments(
+                content_type,
+                self.request.body,
+                self.request.body_arguments,
+                self.request.files,
+                self.request.headers,
+            )
+        except tornado.httputil.HTTPInputError as err:
+            raise AweError(f"invalid request body: {err}") from None
 
     async def ask(self, target: Any, command_type: type, /, **fields: Any) -> Any:
         """Ask an actor (an ActorRef in `services`) with a typed command of this request.
@@ -232,51 +353,11 @@ def loggable_uri(uri: str | None) -> str:
     return redact_uri(uri or "")
 
 
-@tornado.web.stream_request_body
 class UploadHandler(APIHandler):
-    """A handler whose multipart body is capped: past `body_limit()` it answers a JSON 413.
+    """A handler that takes files (multipart/form-data), up to `api.max_body_bytes`."""
 
-    The body streams in (chunked or not, as AWE workers send it) and is parsed by Tornado's own
-    multipart parser; an oversized body is read to its end and then refused, cleanly.
-    """
-
-    def body_limit(self) -> int:
-        return self.config.api.max_body_bytes
-
-    def prepare(self) -> None:
-        super().prepare()
-        self._chunks: list[bytes] = []
-        self._size = 0
-        self._too_large = False
-        limit = self.body_limit()
-        self.request.connection.set_max_body_size(max(limit, self.config.api.max_body_bytes))
-        length = self.request.headers.get("Content-Length")
-        if length and length.isdigit() and int(length) > limit:
-            raise TooLarge(f"request body of {length} bytes is over the limit of {limit} bytes")
-
-    def data_received(self, chunk: bytes) -> None:
-        self._size += len(chunk)
-        if self._size > self.body_limit():
-            self._too_large = True
-            self._chunks = []
-        elif not self._too_large:
-            self._chunks.append(chunk)
-
-    def parse_body(self) -> None:
-        """Fill `request.files` / `request.body_arguments`; 413 when the body was too large."""
-        if self._too_large:
-            limit = self.body_limit()
-            raise TooLarge(f"request body of {self._size} bytes is over the limit of {limit} bytes")
-        self.request.body = b"".join(self._chunks)
-        self._chunks = []
-        content_type = self.request.headers.get("Content-Type", "")
-        tornado.httputil.parse_body_arguments(
-            content_type,
-            self.request.body,
-            self.request.body_arguments,
-            self.request.files,
-            self.request.headers,
-        )
+    def body_limit(self) -> tuple[int, str]:
+        return self.config.api.max_body_bytes, "api.max_body_bytes"
 
     def file(self, name: str) -> bytes | None:
         files = self.request.files.get(name)
@@ -284,6 +365,42 @@ class UploadHandler(APIHandler):
             return files[0]["body"]
         values = self.request.body_arguments.get(name)
         return values[0] if values else None
+
+
+def decode_arg(name: str, value: bytes) -> str:
+    """A query parameter's text; bytes that are not UTF-8 are the caller's error (400)."""
+    try:
+        return value.decode()
+    except UnicodeDecodeError:
+        raise AweError(f"query parameter {name} is not valid UTF-8") from None
+
+
+def smaller_cap(*caps: tuple[int, str]) -> tuple[int, str]:
+    """The tightest of several (bytes, config key) caps, so a 413 names the key that bit."""
+    return min(caps, key=lambda cap: cap[0])
+
+
+async def _linger(stream: tornado.iostream.IOStream, answer: bytes, unread: int) -> None:
+    """Send `answer`, then read and drop the body the client may still be sending.
+
+    Closing a socket with unread data makes the kernel send a reset, and a client that is
+    still writing then loses the answer it has not read yet; draining first (for a while, at
+    most the declared length) lets it read the 413. A client that sent `Expect: 100-continue`
+    never gets a `100` and sends nothing: it reads the answer and closes.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + LINGER_S
+    try:
+        await stream.write(answer)
+        stream.socket.shutdown(socket.SHUT_WR)  # the answer is complete
+        while unread > 0:
+            read = stream.read_bytes(min(unread, 64 * 1024), partial=True)
+            chunk = await asyncio.wait_for(read, max(0.0, deadline - loop.time()))
+            unread -= len(chunk)
+    except (tornado.iostream.StreamClosedError, TimeoutError, OSError):
+        pass
+    finally:
+        stream.close()
 
 
 class ResourceHandler(APIHandler):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from awe.actors.messages import (
     ControlAllClients,
     ControlClient,
@@ -13,19 +11,20 @@ from awe.actors.messages import (
     RegisterClient,
 )
 from awe.errors import AweError, NotImplementedOp
-from awe.http.base import APIHandler, UploadHandler
+from awe.http.base import APIHandler, UploadHandler, smaller_cap
+from awe.model import jsontext
 from awe.model.workerauth import ASK_FOR_SECRET, SECRET_HEADER, Proof, derive_secret
 
 
 class ClientsHandler(UploadHandler):
-    def body_limit(self) -> int:
-        return 1024 * 1024  # a client profile
+    def body_limit(self) -> tuple[int, str]:
+        return smaller_cap((1024 * 1024, ""), self._server_cap())  # a client profile
 
     async def post(self) -> None:
         self.parse_body()
         raw = self.file("profile")
         try:
-            profile = json.loads(raw) if raw else {}
+            profile = jsontext.loads(raw) if raw else {}
         except ValueError as err:
             raise AweError(f"Error in registering new client:{err}") from None
         profile_id = profile.get("id") if isinstance(profile, dict) else None

@@ -12,7 +12,7 @@ import tornado.ioloop
 
 from awe.actors.messages import GetJob, Insert, OperateJob, Purge, Registered, SubmitJob
 from awe.errors import AweError, NotImplementedOp
-from awe.http.base import APIHandler, UploadHandler
+from awe.http.base import APIHandler, UploadHandler, decode_arg, smaller_cap
 from awe.model import compat, expiration
 from awe.model.compat import parse_submission
 from awe.model.job import public_job
@@ -51,8 +51,9 @@ JOB_OPS = (
 class JobsHandler(UploadHandler):
     """`/job`: POST submits, GET lists and queries, PUT ?resumeall, DELETE ?suspend|?zombie."""
 
-    def body_limit(self) -> int:
-        return min(self.config.api.max_body_bytes, 16 * 1024 * 1024)  # a job document's cap
+    def body_limit(self) -> tuple[int, str]:
+        limits = self.config.limits
+        return smaller_cap((limits.job_script_bytes, "limits.job_script_bytes"), self._server_cap())
 
     async def post(self) -> None:
         user = self.authorize("job.submit").user
@@ -70,7 +71,7 @@ class JobsHandler(UploadHandler):
         token = self.request.headers.get("Datatoken") or None
         parse = functools.partial(
             parse_submission, script, job_id=str(uuid.uuid4()), now=now(), owner=user,
-            datatoken=token,
+            datatoken=token, limits=self.config.limits,
         )  # fmt: skip
         loop = tornado.ioloop.IOLoop.current()  # a 16 MiB script must not stall other requests
         job = await loop.run_in_executor(self.services.executor, parse)
@@ -90,11 +91,8 @@ class JobsHandler(UploadHandler):
         if self.flag("distinct"):
             self.reply(await self._distinct(user))
             return
-        limit = self.int_arg("limit", self.config.queue.page_size)
-        offset = self.int_arg("offset", 0)
-        limit = self.config.queue.page_size if limit <= 0 else limit
-        if offset < 0:
-            raise AweError("offset must not be negative")
+        limit, page = self.listing_page()
+        offset = self.int_arg("offset", 0, low=0)
         order = self.arg("order") or self.config.queue.default_order
         if not is_field(order):
             raise AweError(f"invalid order field: {order}")
@@ -102,7 +100,7 @@ class JobsHandler(UploadHandler):
             order=order,
             descending=(self.arg("direction") or "desc") == "desc",
             offset=offset,
-            limit=limit,
+            limit=page,
             readable_by=None if self.is_admin(user) else user,
         )
         if self.flag("query"):
@@ -115,6 +113,7 @@ class JobsHandler(UploadHandler):
                 allowed = set(live[flag])
                 query.ids = sorted(allowed if query.ids is None else allowed & set(query.ids))
         docs, total = await self.read_store(self.services.store.find_jobs, query)
+        self.check_all_fit(limit, total - offset, page, "jobs")
         registered = set(live["registered"])
         jobs = [public_job(doc, doc["id"] in registered) for doc in docs]
         self.reply(jobs, limit=limit, offset=offset, total_count=total)
@@ -138,7 +137,7 @@ class JobsHandler(UploadHandler):
                 continue
             if not is_field(key):
                 raise AweError(f"invalid query field: {key}")
-            values = [v.decode() for v in raw_values]
+            values = [decode_arg(key, v) for v in raw_values]
             if len(values) == 1:
                 values = values[0].split(",")
             filters[key] = values
@@ -261,7 +260,7 @@ class JobHandler(APIHandler):
                     f"expiration format '{arg}' is invalid"
                 )
         elif op == "priority":
-            arg = self.int_arg("priority", 0)
+            arg = self.int_arg("priority", 0, low=-(2**63))
             if arg < 1:
                 raise AweError("priority must be an integer of at least 1")
         return op, arg

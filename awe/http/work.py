@@ -19,9 +19,9 @@ from awe.actors.messages import (
     ReportWork,
 )
 from awe.errors import NO_WORK, AweError, Timeout, Unavailable
-from awe.http.base import UploadHandler
+from awe.http.base import APIHandler, UploadHandler, smaller_cap
 from awe.http.queue import live_overviews
-from awe.model import compat
+from awe.model import compat, jsontext
 from awe.model.ids import split_work_id
 from awe.store.base import Report
 
@@ -31,7 +31,7 @@ LEASED = ("checkout", "suspend")  # workunit states in which a client holds its 
 _wait_tokens = itertools.count(1)
 
 
-class WorkListHandler(UploadHandler):
+class WorkListHandler(APIHandler):
     """`GET /work?client=C[&available=bytes][&wait=s]` checks out one workunit (spec 5.3, D7)."""
 
     async def get(self) -> None:
@@ -60,11 +60,12 @@ class WorkListHandler(UploadHandler):
         if not self.flag("query"):
             self.reply(views)
             return
-        limit = self.int_arg("limit", self.config.queue.page_size)
-        offset = max(0, self.int_arg("offset", 0))
+        limit, rows = self.listing_page()
+        offset = self.int_arg("offset", 0, low=0)
         descending = (self.arg("direction") or "desc") == "desc"
         ordered = compat.sort_workunits(views, self.arg("order") or "info.submittime", descending)
-        page = ordered[offset : offset + limit] if limit > 0 else ordered[offset:]
+        self.check_all_fit(limit, len(ordered) - offset, rows, "workunits")
+        page = ordered[offset : offset + rows]
         self.reply(page, limit=limit, offset=offset, total_count=len(ordered))
 
     async def _checkout(self, client_id: str, available: int | None, wait_s: float) -> Any:
@@ -99,8 +100,8 @@ class WorkListHandler(UploadHandler):
 class WorkHandler(UploadHandler):
     """`/work/{wuid}`: view, `?report=`, `?datatoken`, `?privateenv`, and status reports."""
 
-    def body_limit(self) -> int:
-        return self.config.reports.max_bytes
+    def body_limit(self) -> tuple[int, str]:
+        return smaller_cap(self.config.report_limit, self._server_cap())
 
     async def get(self, wuid: str) -> None:
         wuid = compat.decode_work_id(wuid)
@@ -171,6 +172,7 @@ class WorkHandler(UploadHandler):
                 content = self.file(name)
                 if content:
                     reports.append(Report(job_id, wuid, name, content))
+            _check_outputs(self.file("outputs"))
             notes = (self.file("notes") or b"").decode(errors="replace")[-4096:]
         answer = await self.ask(
             self.services.registry, ReportWork, client_id=client_id, token=self.cg_token(),
@@ -178,6 +180,15 @@ class WorkHandler(UploadHandler):
             notes=notes, reports=tuple(reports),
         )  # fmt: skip
         self.reply("ok" if answer is None else answer)
+
+
+def _check_outputs(content: bytes | None) -> None:
+    """awe's `outputs` part is JSON the job actor reads: refuse what it could not hold."""
+    if content:
+        try:
+            jsontext.loads(content)
+        except ValueError as err:
+            raise AweError(f"report part outputs is not valid JSON: {err}") from None
 
 
 routes = [

@@ -6,30 +6,32 @@ from collections.abc import Iterable, Mapping
 
 
 def find_cycle(parents: Mapping[str, Iterable[str]]) -> list[str] | None:
-    """Return one cycle (as a list of nodes, first repeated last) or None."""
-    white, grey, black = 0, 1, 2
-    colour = dict.fromkeys(parents, white)
-    stack: list[str] = []
+    """Return one cycle (as a list of nodes, first repeated last) or None.
 
-    def visit(node: str) -> list[str] | None:
-        colour[node] = grey
-        stack.append(node)
-        for parent in parents.get(node, ()):
-            if colour.get(parent, black) == grey:
-                return stack[stack.index(parent) :] + [parent]
-            if colour.get(parent) == white:
-                found = visit(parent)
-                if found:
-                    return found
-        stack.pop()
-        colour[node] = black
-        return None
-
-    for node in parents:
-        if colour[node] == white:
-            found = visit(node)
-            if found:
-                return found
+    Depth-first with an explicit stack, so a chain of any length neither recurses nor costs
+    more than one visit per node and edge. Parents outside the graph are not followed.
+    """
+    grey, black = 1, 2
+    colour: dict[str, int] = {}
+    for root in parents:
+        if root in colour:
+            continue
+        colour[root] = grey
+        path = [root]
+        pending = [iter(parents[root])]
+        while pending:
+            for parent in pending[-1]:
+                state = colour.get(parent)
+                if state == grey:
+                    return path[path.index(parent) :] + [parent]
+                if state is None and parent in parents:
+                    colour[parent] = grey
+                    path.append(parent)
+                    pending.append(iter(parents[parent]))
+                    break
+            else:
+                colour[path.pop()] = black
+                pending.pop()
     return None
 
 
@@ -59,3 +61,38 @@ def descendants(parents: Mapping[str, Iterable[str]], node: str) -> set[str]:
             seen.add(current)
             todo.extend(children.get(current, ()))
     return seen
+
+
+def parents_first(parents: Mapping[str, Iterable[str]]) -> list[str]:
+    """Every node of an acyclic graph, each after all of its parents (Kahn, no recursion)."""
+    children: dict[str, list[str]] = {node: [] for node in parents}
+    waiting: dict[str, int] = {}
+    for node, its_parents in parents.items():
+        known = [p for p in its_parents if p in children]
+        waiting[node] = len(known)
+        for parent in known:
+            children[parent].append(node)
+    order = [node for node, count in waiting.items() if count == 0]
+    for node in order:  # the list grows while it is walked
+        for child in children[node]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                order.append(child)
+    return order
+
+
+def upstream(parents: Mapping[str, Iterable[str]], pairs: list[tuple[str, str]]) -> list[bool]:
+    """For each (node, ancestor) pair: is `ancestor` upstream of `node`? One pass for all pairs.
+
+    Each distinct ancestor asked about gets one bit; walking parents first, a node's mask is
+    the union of its parents' masks and bits. That is (nodes + edges) times k/64 machine words
+    for k distinct ancestors, instead of one walk per pair (quadratic for a long chain).
+    """
+    bits = {a: 1 << i for i, a in enumerate(dict.fromkeys(a for _, a in pairs))}
+    masks: dict[str, int] = {}
+    for node in parents_first(parents):
+        mask = 0
+        for parent in parents[node]:
+            mask |= masks.get(parent, 0) | bits.get(parent, 0)
+        masks[node] = mask
+    return [bool(masks.get(node, 0) & bits[ancestor]) for node, ancestor in pairs]

@@ -32,6 +32,8 @@ class Effects:
     lease_ended: list[tuple[str, str]] = field(default_factory=list)
     completed_tasks: list[str] = field(default_factory=list)
     create_nodes: list[str] = field(default_factory=list)  # tasks waiting for Shock nodes
+    join_parts: list[str] = field(default_factory=list)  # split tasks whose parts need joining
+    delete_data: bool = False  # the job's files in the datastore go (the job was deleted)
     changes: list[Change] = field(default_factory=list, compare=False)
 
     def record(self, kind: str, subject: str, old: str, new: str, detail: str = "") -> None:

@@ -201,12 +201,16 @@ class Job:
     history: list[list[Any]] = field(default_factory=list)
     history_count: int = 0
     expiration: str = ZERO_TIME  # v0.9.30: when a finished job is removed (zero: never)
+    # tasks by id, built on first use: every report and enqueue looks tasks up, and a scan of
+    # the list made a job of 10,000 tasks quadratic (issue 9)
+    _index: dict[str, Task] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _indexed: list[Task] | None = field(default=None, init=False, repr=False, compare=False)
 
     def task(self, full_task_id: str) -> Task | None:
-        for task in self.tasks:
-            if task.id == full_task_id:
-                return task
-        return None
+        if self._indexed is not self.tasks or len(self._index) != len(self.tasks):
+            self._index = {task.id: task for task in self.tasks}
+            self._indexed = self.tasks
+        return self._index.get(full_task_id)
 
     @property
     def priority(self) -> int:

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from awe.errors import AweError
+from awe.model import jsontext
 from awe.model.job import Job, public_info
 from awe.model.names import filename_problem, taskid_problem
 from awe.model.times import ZERO_TIME, format_time, parse_time
@@ -28,8 +29,8 @@ def _invalid(detail: str) -> AweError:
 def import_document(raw: bytes | str, *, owner: str, now: str) -> dict[str, Any]:
     """The stored form of an imported job document; AweError in AWE's words when it is not one."""
     try:
-        doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as err:
+        doc = jsontext.loads(raw)
+    except ValueError as err:
         raise AweError(f"(CreateJobImport) error in unmarshaling job json file: {err}") from None
     if not isinstance(doc, dict):
         raise AweError("(CreateJobImport) error in unmarshaling job json file: not an object")

@@ -10,10 +10,12 @@ import json
 from typing import Any
 from urllib.parse import urlparse
 
+from awe.config import LimitsConfig
 from awe.errors import AweError
-from awe.model import dag
+from awe.model import dag, jsontext, split
 from awe.model.ids import task_id
 from awe.model.job import Job, JobState, Task, TaskState
+from awe.model.names import filename_problem, taskid_problem
 
 IO_STRING_FIELDS = (
     "filename", "host", "node", "url", "origin", "attrfile", "shockfilename", "shockindex",
@@ -51,21 +53,33 @@ def parse_job_script(
     now: str,
     owner: str = "public",
     datatoken: str | None = None,
+    limits: LimitsConfig | None = None,
 ) -> Job:
-    """Decode, validate and normalise a job script; the Job gets its jid from the queue."""
+    """Decode, validate and normalise a job script; the Job gets its jid from the queue.
+
+    Every check is linear in the size of the script, so that no script of any shape can make
+    validation itself the problem.
+    """
+    limits = limits or LimitsConfig()
     try:
-        script = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as err:
-        raise JobScriptError(f"error in unmarshaling job json file: {err}") from err
+        script = jsontext.loads(raw)
+    except ValueError as err:
+        raise JobScriptError(f"error in unmarshaling job json file: {err}") from None
     _expect(script, dict, "the job script")
     tasks_raw = script.get("tasks")
     if tasks_raw is None or tasks_raw == []:
         raise JobScriptError("invalid job script: task list empty")
     _expect(tasks_raw, list, "tasks")
+    if len(tasks_raw) > limits.tasks_per_job:
+        raise JobScriptError(
+            f"the job has {len(tasks_raw)} tasks, over limits.tasks_per_job "
+            f"({limits.tasks_per_job})"
+        )
 
     info = _parse_info(script.get("info"), now, datatoken)
-    tasks = [_parse_task(t, i, job_id, info) for i, t in enumerate(tasks_raw)]
+    tasks = [_parse_task(t, i, job_id, limits) for i, t in enumerate(tasks_raw)]
     _check_graph(tasks)
+    _check_workunits(tasks, limits)
     job = Job(
         id=job_id,
         jid="",
@@ -84,7 +98,9 @@ def _parse_info(raw: Any, now: str, datatoken: str | None) -> dict[str, Any]:
     for key in INFO_STRING_FIELDS:
         if key in info and info[key] is not None:
             _expect(info[key], str, f"info.{key}")
-    priority = info.get("priority", 1)
+    priority = info.get("priority")
+    if priority is None:  # AWE's own Perl client writes null when no priority is given
+        priority = 1
     _expect(priority, int, "info.priority")
     info["priority"] = max(1, priority)
     for key in ("noretry", "tracking", "auth"):
@@ -104,16 +120,34 @@ def _parse_info(raw: Any, now: str, datatoken: str | None) -> dict[str, Any]:
     return info
 
 
-def _parse_task(raw: Any, index: int, job_id: str, info: dict[str, Any]) -> Task:
-    _expect(raw, dict, f"tasks[{index}]")
-    user_taskid = raw.get("taskid", "")
-    if isinstance(user_taskid, int) and not isinstance(user_taskid, bool):
-        user_taskid = str(user_taskid)
-    _expect(user_taskid, str, f"tasks[{index}].taskid")
-    if user_taskid == "":
+def _parse_taskid(value: Any, where: str) -> str:
+    """A task id as AWE's own words where AWE had them, else the rule of `names`."""
+    if value == "":
         raise _task_error("invalid taskid:")
-    if "_" in user_taskid:
+    if isinstance(value, str) and "_" in value:
         raise _task_error("invalid taskid, may not contain '_'")
+    problem = taskid_problem(value)
+    if problem:
+        raise JobScriptError(f"{where} {json.dumps(value)[:60]} {problem}")
+    return value
+
+
+def _parse_depends(raw: Any, where: str) -> list[str]:
+    """`dependsOn`: strings only; empty entries are dropped and repeats kept once, as AWE."""
+    if raw is None:
+        return []
+    _expect(raw, list, f"{where} dependsOn")
+    depends: dict[str, None] = {}  # ordered, and a repeat costs nothing to find
+    for i, entry in enumerate(raw):
+        _expect(entry, str, f"{where} dependsOn[{i}]")
+        if entry and entry not in depends:
+            depends[_parse_taskid(entry, f"{where} dependsOn[{i}]")] = None
+    return list(depends)
+
+
+def _parse_task(raw: Any, index: int, job_id: str, limits: LimitsConfig) -> Task:
+    _expect(raw, dict, f"tasks[{index}]")
+    user_taskid = _parse_taskid(raw.get("taskid", ""), f"tasks[{index}].taskid")
     where = f"task {user_taskid}"
 
     cmd = dict(_expect(raw.get("cmd") if raw.get("cmd") is not None else {}, dict, f"{where} cmd"))
@@ -132,12 +166,15 @@ def _parse_task(raw: Any, index: int, job_id: str, info: dict[str, Any]) -> Task
     cmd["environ"] = environ
     cmd["has_private_env"] = bool(environ["private"])
 
-    depends = raw.get("dependsOn") or []
-    _expect(depends, list, f"{where} dependsOn")
-    depends = [str(_expect(d, (str, int), f"{where} dependsOn")) for d in depends]
+    depends = dict.fromkeys(_parse_depends(raw.get("dependsOn"), where))
 
     totalwork = raw.get("totalwork", 1)
     _expect(totalwork, int, f"{where} totalwork")
+    if totalwork > limits.totalwork_per_task:
+        raise JobScriptError(
+            f"totalwork {totalwork} of {where} is over limits.totalwork_per_task "
+            f"({limits.totalwork_per_task})"
+        )
     maxworksize = raw.get("maxworksize", 0)
     _expect(maxworksize, int, f"{where} maxworksize")
     skip = raw.get("skip", 0)
@@ -161,6 +198,9 @@ def _parse_task(raw: Any, index: int, job_id: str, info: dict[str, Any]) -> Task
     for entry in predata:
         if not entry.get("url") and not (entry.get("host") and entry.get("node") != "-"):
             raise _task_error("Invalid IO, required fields url or host / node missing")
+    for entry in inputs:  # AWE (v0.9.62 on): an input's origin is a dependency
+        if entry.get("origin"):
+            depends.setdefault(entry["origin"])
 
     totalwork = max(1, totalwork)
     return Task(
@@ -197,8 +237,6 @@ def _parse_ios(raw: Any, where: str) -> list[dict[str, Any]]:
 
 def _normalise_io(raw: Any, where: str) -> dict[str, Any]:
     entry = dict(_expect(raw, dict, where))
-    if isinstance(entry.get("origin"), int) and not isinstance(entry["origin"], bool):
-        entry["origin"] = str(entry["origin"])  # like taskid and dependsOn
     for key in IO_STRING_FIELDS:
         if entry.get(key) is not None:
             _expect(entry[key], str, f"{where}.{key}")
@@ -207,6 +245,14 @@ def _normalise_io(raw: Any, where: str) -> dict[str, Any]:
             raise JobScriptError(f"{where}.{key} must be true or false")
     if not entry.get("filename"):
         raise _task_error(f"Invalid IO, {where} has no filename")
+    for key in ("filename", "attrfile"):  # files the worker makes in its work dir
+        problem = filename_problem(entry[key]) if entry.get(key) else None
+        if problem:
+            raise JobScriptError(f"{where}.{key} {json.dumps(entry[key])[:60]} {problem}")
+    if entry.get("origin"):
+        problem = taskid_problem(entry["origin"])
+        if problem:
+            raise JobScriptError(f"{where}.origin {json.dumps(entry['origin'])[:60]} {problem}")
     if "size" in entry:
         _expect(entry["size"], int, f"{where}.size")
     for key in ("nodeattr", "formoptions"):
@@ -228,39 +274,49 @@ def _normalise_io(raw: Any, where: str) -> dict[str, Any]:
 
 
 def _check_graph(tasks: list[Task]) -> None:
-    """Reject what AWE v0.9 silently accepted: duplicates, unknown deps, cycles, bad origins."""
-    ids = [task.id for task in tasks]
-    seen: set[str] = set()
+    """Reject what AWE v0.9 silently accepted: duplicates, unknown deps, cycles, bad origins.
+
+    One pass over tasks and edges each (origins are dependencies by now, so an origin is
+    always a parent: no ancestor sets are needed).
+    """
+    by_id: dict[str, Task] = {}
     for task in tasks:
-        if task.id in seen:
+        if task.id in by_id:
             raise JobScriptError(f"duplicate taskid: {task.user_taskid}")
-        seen.add(task.id)
-    parents = {task.id: task.depends_on for task in tasks}
+        by_id[task.id] = task
     for task in tasks:
-        for parent in task.depends_on:
-            if parent not in parents:
-                unknown = parent.split("_", 1)[1]
-                raise JobScriptError(f"task {task.user_taskid} depends on unknown task {unknown}")
-    cycle = dag.find_cycle(parents)
-    if cycle:
-        names = " -> ".join(node.split("_", 1)[1] for node in reversed(cycle))
-        raise JobScriptError(f"dependency cycle: {names}")
-    by_id = dict(zip(ids, tasks, strict=True))
-    for task in tasks:
-        upstream = dag.ancestors(parents, task.id)
         for entry in task.inputs:
             origin = entry.get("origin")
             if not origin:
                 continue
-            origin_id = f"{task.id.split('_', 1)[0]}_{origin}"
-            if origin_id not in upstream:
+            parent = by_id.get(f"{task.id.split('_', 1)[0]}_{origin}")
+            if parent is None:
                 raise JobScriptError(
                     f"task {task.user_taskid} input {entry['filename']}: origin task {origin} "
-                    "is not upstream of it (add it to dependsOn)"
+                    "is not a task of this job"
                 )
-            produced = {out["filename"] for out in by_id[origin_id].outputs}
-            if entry["filename"] not in produced:
+            if not any(out["filename"] == entry["filename"] for out in parent.outputs):
                 raise JobScriptError(
                     f"task {task.user_taskid} input {entry['filename']}: origin task {origin} "
                     f"has no output named {entry['filename']}"
                 )
+        for parent in task.depends_on:
+            if parent not in by_id:
+                unknown = parent.split("_", 1)[1]
+                raise JobScriptError(f"task {task.user_taskid} depends on unknown task {unknown}")
+    cycle = dag.find_cycle({task.id: task.depends_on for task in tasks})
+    if cycle:
+        names = " -> ".join(node.split("_", 1)[1] for node in reversed(cycle))
+        raise JobScriptError(f"dependency cycle: {names}")
+
+
+def _check_workunits(tasks: list[Task], limits: LimitsConfig) -> None:
+    """The job's workunits together, as far as they are known at submit (maxworksize may add)."""
+    total = 0
+    for task in tasks:
+        total += split.workunit_count(task, limits.totalwork_per_task)
+    if total > limits.workunits_per_job:
+        raise JobScriptError(
+            f"the job has {total} workunits, over limits.workunits_per_job "
+            f"({limits.workunits_per_job})"
+        )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from awe.errors import AweError, NotFound
 from awe.model import expiration, split, updates
@@ -41,13 +42,16 @@ REPORT_STATUSES = ("done", "fail", "discarded")
 @dataclass
 class Settings:
     max_work_failure: int = 3
-    datastore_url: str = ""  # "file:///abs/root": where outputs with no location go (D11)
+    # "http://<server>/data": outputs with no location go to the server's datastore (D11), at
+    # <datastore_url>/<job>/<task>/<file>; "" leaves them where the script put them
+    datastore_url: str = ""
     # AWE pre-creates each Shock output's node before enqueueing a task (spec 5.1 step 4), so
     # workers (v0.9 ones too) upload into it, and the ranks of a split task into its parts
     create_shock_nodes: bool = False
     # v0.9.30: the expiration a job gets when it completes without one (`<N><M|H|D>`, "" never)
     global_expire: str = ""
     pipeline_expire: dict[str, str] = field(default_factory=dict)
+    max_split: int | None = None  # limits.totalwork_per_task: the most maxworksize may split into
 
 
 # ---- lookups -----------------------------------------------------------------------------
@@ -69,11 +73,7 @@ def effective_clientgroups(job: Job, task: Task) -> str:
 
 def workunit_view(job: Job, task: Task, unit: Workunit) -> dict[str, Any]:
     """The workunit as a worker receives it at checkout (spec 3.3, 14)."""
-    outputs = copy.deepcopy(task.outputs)
-    if len(task.workunits) > 1:
-        for out in outputs:
-            if out.get("datastore") and out.get("url"):
-                out["url"] = f"{out['url']}.part{unit.rank}"
+    outputs = copy.deepcopy(task.outputs)  # a split rank uploads its part: `?rank=` of the url
     split_name = split.split_input(task)
     part = None
     if split_name is not None:
@@ -189,7 +189,7 @@ def _enqueue_task(job: Job, task: Task, now: str, settings: Settings, effects: E
     _resolve_origins(job, task)
     _place_outputs(job, task, settings)
     if not task.workunits:
-        task.workunits = split.make_workunits(task)
+        task.workunits = split.make_workunits(task, settings.max_split)
         task.workstatus = [""] * len(task.workunits)
     for unit in task.workunits:
         if unit.state != WorkState.DONE:
@@ -201,7 +201,7 @@ def _enqueue_task(job: Job, task: Task, now: str, settings: Settings, effects: E
     task.starteddate = now
     move_job(job, "task_enqueued", effects)
     if task.remainwork == 0:
-        _complete_task(job, task, now, settings, effects)
+        _finish_work(job, task, now, settings, effects)
 
 
 def _resolve_origins(job: Job, task: Task) -> None:
@@ -223,6 +223,8 @@ def _resolve_origins(job: Job, task: Task) -> None:
                 entry["url"] = f"{host.rstrip('/')}/node/{out['node']}?download"
             elif out.get("url"):
                 entry["url"] = out["url"]
+                if out.get("datastore"):
+                    entry["datastore"] = True
             if "size" in out:
                 entry["size"] = out["size"]
 
@@ -233,7 +235,8 @@ def _place_outputs(job: Job, task: Task, settings: Settings) -> None:
     for out in task.outputs:
         if out.get("nofile") or out.get("host") or (out.get("url") and not out.get("datastore")):
             continue
-        out["url"] = f"{settings.datastore_url}/{job.id}/{task.user_taskid}/{out['filename']}"
+        names = (job.id, task.user_taskid, out["filename"])
+        out["url"] = settings.datastore_url + "".join(f"/{quote(n, safe='')}" for n in names)
         out["datastore"] = True
 
 
@@ -309,7 +312,54 @@ def _work_done(job: Job, task: Task, unit: Workunit, computetime: int, now: str,
     task.computetime += computetime
     task.remainwork = max(0, task.remainwork - 1)  # a workunit becomes done exactly once
     if task.remainwork == 0 and task.state != TaskState.COMPLETED:
+        _finish_work(job, task, now, settings, effects)
+
+
+def needs_join(task: Task) -> bool:
+    """A split task's datastore outputs are its ranks' parts until the server joins them."""
+    return len(task.workunits) > 1 and bool(joined_outputs(task))
+
+
+def joined_outputs(task: Task) -> list[str]:
+    """File names of a task's outputs that the server keeps (and joins, for a split task)."""
+    return [o["filename"] for o in task.outputs if o.get("datastore") and not o.get("nofile")]
+
+
+def _finish_work(job: Job, task: Task, now: str, settings: Settings, effects: Effects) -> None:
+    """Every workunit is done: the task completes, once its parts are joined (if any)."""
+    if needs_join(task):
+        if task.id not in effects.join_parts:
+            effects.join_parts.append(task.id)
+    else:
         _complete_task(job, task, now, settings, effects)
+
+
+def parts_joined(
+    job: Job, full_task_id: str, sizes: dict[str, int], now: str, settings: Settings
+) -> Effects:
+    """The server joined a split task's parts (file name -> size): the task completes."""
+    effects = Effects()
+    task = job.task(full_task_id)
+    if task is None or task.remainwork != 0 or task.state not in _JOINABLE:
+        return effects  # suspended, recomputed or deleted meanwhile: a later join decides
+    if job.state not in (JobState.INIT, *ACTIVE_JOB_STATES):
+        return effects
+    for out in task.outputs:
+        if out.get("filename") in sizes:
+            out["size"] = sizes[out["filename"]]
+    _complete_task(job, task, now, settings, effects)
+    return effects
+
+
+def rejoin(job: Job, effects: Effects) -> None:
+    """After a restart: split tasks whose ranks all finished but whose join was not recorded."""
+    for task in job.tasks:
+        if task.state in _JOINABLE and task.workunits and task.remainwork == 0 and needs_join(task):
+            if task.id not in effects.join_parts:
+                effects.join_parts.append(task.id)
+
+
+_JOINABLE = (TaskState.QUEUED, TaskState.IN_PROGRESS)
 
 
 def _record_delivered(task: Task, unit: Workunit, delivered: list[dict[str, Any]]) -> None:

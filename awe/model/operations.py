@@ -20,7 +20,14 @@ from awe.model.job import (
     TaskState,
     WorkState,
 )
-from awe.model.lifecycle import Effects, Settings, enqueue_ready_tasks, recount, withdraw_task
+from awe.model.lifecycle import (
+    Effects,
+    Settings,
+    enqueue_ready_tasks,
+    recount,
+    rejoin,
+    withdraw_task,
+)
 from awe.model.times import ZERO_TIME
 from awe.model.transitions import StateError, job_next, move_job, move_task, move_unit
 
@@ -107,8 +114,11 @@ def _reset_task(task: Task, effects: Effects) -> None:
 
 
 def delete(job: Job, now: str) -> Effects:
-    """State `deleted`; queued work withdrawn, leased work discarded. The document is kept."""
-    effects = Effects()
+    """State `deleted`; queued work withdrawn, leased work discarded, files removed.
+
+    The document is kept; the job's datastore folder goes.
+    """
+    effects = Effects(delete_data=True)
     move_job(job, "delete", effects, "deleted")
     job.notes = "deleted"
     for task in job.tasks:
@@ -128,6 +138,7 @@ def recover(job: Job, now: str, settings: Settings) -> tuple[Effects, dict[str, 
                 leases[task.wuid(unit)] = unit.client
     if job.state != JobState.SUSPEND:
         _offer_queued_units(job, effects)
+        rejoin(job, effects)
         enqueue_ready_tasks(job, now, settings, effects)
     return effects, leases
 

@@ -9,19 +9,24 @@ from awe.model.job import Task, Workunit
 MIB = 1024 * 1024
 
 
-def workunit_count(task: Task) -> int:
-    """`totalwork`, raised by `maxworksize` (MB per workunit) when the input size is known."""
+def workunit_count(task: Task, cap: int | None = None) -> int:
+    """`totalwork`, raised by `maxworksize` (MB per workunit) when the input size is known.
+
+    `cap` (limits.totalwork_per_task) bounds what `maxworksize` may raise the count to: a huge
+    input then gets fewer, larger workunits instead of a split no server can hold.
+    """
     count = max(1, task.totalwork)
     if task.maxworksize > 0:
         sizes = [i.get("size", 0) for i in task.inputs if not i.get("nofile")]
-        if len(sizes) == 1 and sizes[0] > 0:
-            count = max(count, math.ceil(sizes[0] / (task.maxworksize * MIB)))
+        if len(sizes) == 1 and isinstance(sizes[0], int) and sizes[0] > 0:
+            wanted = math.ceil(sizes[0] / (task.maxworksize * MIB))
+            count = max(count, wanted if cap is None else min(wanted, cap))
     return count
 
 
-def make_workunits(task: Task) -> list[Workunit]:
+def make_workunits(task: Task, cap: int | None = None) -> list[Workunit]:
     """Rank 0 alone for an unsplit task, else ranks 1..N (D18: N workunits whatever the input)."""
-    count = workunit_count(task)
+    count = workunit_count(task, cap)
     ranks = [0] if count == 1 else list(range(1, count + 1))
     return [Workunit(rank=rank) for rank in ranks]
 

@@ -19,8 +19,13 @@ def is_update(out: dict[str, Any]) -> bool:
 
 
 def script_problem(job: Job) -> str | None:
-    """Why the job's update outputs can never find their node (D8: refused at submit), or None."""
-    parents = {task.id: task.depends_on for task in job.tasks}
+    """Why the job's update outputs can never find their node (D8: refused at submit), or None.
+
+    Linear in the job for any graph (issue 9): tasks are found by id in a dict, and all the
+    "is the origin upstream" questions are answered by one pass over the graph.
+    """
+    by_id = {task.id: task for task in job.tasks}
+    asked: list[tuple[Task, dict[str, Any], str]] = []
     for task in job.tasks:
         for out in task.outputs:
             if not is_update(out) or out.get("node", "-") != "-":
@@ -30,13 +35,19 @@ def script_problem(job: Job) -> str | None:
                 return (
                     f"update output {out['filename']} in task {task.id} is missing required origin"
                 )
-            origin_id = task_id(job.id, origin)
-            where = f"task {task.user_taskid} update output {out['filename']}: origin task {origin}"
-            if origin_id not in dag.ancestors(parents, task.id):
-                return f"{where} is not upstream of it (add it to dependsOn)"
-            producer = job.task(origin_id)
-            if producer is None or out["filename"] not in {o["filename"] for o in producer.outputs}:
-                return f"{where} has no output named {out['filename']}"
+            asked.append((task, out, task_id(job.id, origin)))
+    if not asked:
+        return None
+    parents = {task.id: task.depends_on for task in job.tasks}
+    answers = dag.upstream(parents, [(task.id, origin_id) for task, _, origin_id in asked])
+    for (task, out, origin_id), is_upstream in zip(asked, answers, strict=True):
+        origin = origin_id.split("_", 1)[1]
+        where = f"task {task.user_taskid} update output {out['filename']}: origin task {origin}"
+        if not is_upstream:
+            return f"{where} is not upstream of it (add it to dependsOn)"
+        producer = by_id.get(origin_id)
+        if producer is None or out["filename"] not in {o["filename"] for o in producer.outputs}:
+            return f"{where} has no output named {out['filename']}"
     return None
 
 

@@ -10,8 +10,12 @@ import re
 from typing import Any
 
 from awe import __version__
+from awe.openapi.data import DATA_PATHS, DATA_SCHEMAS
 from awe.openapi.paths import PATHS
 from awe.openapi.schemas import SCHEMAS
+
+PATHS.update(DATA_PATHS)  # the datastore's routes are described in their own module
+SCHEMAS.update(DATA_SCHEMAS)
 
 
 def document() -> dict[str, Any]:

@@ -69,7 +69,9 @@ def text_answer(media: str, description: str) -> Schema:
 
 
 PAGING = [
-    query("limit", "page size (default 25)", INT),
+    query(
+        "limit", "page size (default 25); 0: every match, up to limits.listing_limit (1000)", INT
+    ),
     query("offset", "how many to skip", INT),
     query("order", "field to sort by (jobs: default updatetime)"),
     query("direction", "sort direction", {"enum": ["asc", "desc"]}),

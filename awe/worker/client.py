@@ -31,7 +31,8 @@ FilePart = tuple[str, bytes, str]
 
 def make_pool(slots: int) -> urllib3.PoolManager:
     """One connection pool for the whole worker (thread-safe); never retries by itself."""
-    return urllib3.PoolManager(num_pools=16, maxsize=slots + 4, retries=False)
+    # blocksize: a file body (an output upload) goes out 1 MiB per write, not 16 KiB
+    return urllib3.PoolManager(num_pools=16, maxsize=slots + 4, retries=False, blocksize=1 << 20)
 
 
 class ServerApi:

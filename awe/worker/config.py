@@ -37,6 +37,13 @@ class CleanupConfig:
 
 
 @dataclass
+class TransferConfig:
+    attempts: int = 10  # tries of one upload or download before the workunit fails
+    pause_s: float = 1.0  # first pause between tries; doubles up to max_pause_s
+    max_pause_s: float = 30.0
+
+
+@dataclass
 class WorkerConfig:
     server_url: str = "http://127.0.0.1:8001"
     name: str = ""  # empty, "default" or "hostname": this machine's host name
@@ -56,6 +63,11 @@ class WorkerConfig:
     report_retry: ReportRetryConfig = field(default_factory=ReportRetryConfig)
     http_timeout_s: float = 60.0
     upload_retry_pause_s: float = 3.0
+    # the server's datastore folder, when this machine shares it (same files, e.g. over NFS):
+    # inputs are read from it, checked against the server's checksums; "" = over HTTP
+    datastore_path: str = ""
+    file_roots: list[str] = field(default_factory=list)  # more dirs file:// URLs may name
+    transfer: TransferConfig = field(default_factory=TransferConfig)
     log_level: str = "info"
 
     @property
@@ -77,6 +89,15 @@ class WorkerConfig:
     def predata_path(self) -> Path:
         return self.data_path / "predata"
 
+    @property
+    def allowed_roots(self) -> list[Path]:
+        """Where `file://` inputs and outputs may point: work dir, data dir, shared datastore,
+        and `file_roots`; nowhere else (issue 10 item 4)."""
+        roots = [self.work_path, self.data_path]
+        if self.datastore_path:
+            roots.append(Path(self.datastore_path).absolute())
+        return roots + [Path(root).absolute() for root in self.file_roots]
+
     def validate(self) -> WorkerConfig:
         """Refuse values the worker cannot run with; the message names the key."""
         if not self.server_url.startswith(("http://", "https://")):
@@ -94,6 +115,7 @@ class WorkerConfig:
             "report_retry.initial_s": self.report_retry.initial_s,
             "report_retry.max_s": self.report_retry.max_s,
             "http_timeout_s": self.http_timeout_s,
+            "transfer.attempts": self.transfer.attempts,
         }
         for key, value in positive.items():
             if value <= 0:
@@ -102,6 +124,8 @@ class WorkerConfig:
             "checkout_wait_s": self.checkout_wait_s,
             "shutdown_grace_s": self.shutdown_grace_s,
             "upload_retry_pause_s": self.upload_retry_pause_s,
+            "transfer.pause_s": self.transfer.pause_s,
+            "transfer.max_pause_s": self.transfer.max_pause_s,
         }.items():
             if value < 0:
                 raise ConfigError(f"{key}: must not be negative, got {value}")

@@ -32,7 +32,9 @@ from awe.worker.client import (
     make_pool,
 )
 from awe.worker.config import WorkerConfig
+from awe.worker.dataref import shared_datastore
 from awe.worker.outcome import Outcome
+from awe.worker.transfer import DatastoreClient
 from awe.worker.workunit import Services, Workunit
 
 log = logging.getLogger("awe.worker")
@@ -55,7 +57,15 @@ class Worker:
             config.server_url, self.http, config.clientgroup_token, config.http_timeout_s
         )
         shock = ShockClient(self.http, config.http_timeout_s, config.upload_retry_pause_s)
-        self.services = Services(config, self.api, self.http, shock, lambda: self.client_id)
+        transfer = config.transfer
+        self.datastore = DatastoreClient(
+            self.http, config.server_url, self.api.auth_headers, lambda: self.client_id,
+            timeout_s=config.http_timeout_s, attempts=transfer.attempts,
+            pause_s=transfer.pause_s, max_pause_s=transfer.max_pause_s,
+        )  # fmt: skip
+        self.services = Services(
+            config, self.api, self.http, shock, lambda: self.client_id, self.datastore
+        )
         self.client_id = ""
         self.profile: dict[str, Any] = {}
         self.cleaner = Cleaner()
@@ -81,6 +91,7 @@ class Worker:
             path.mkdir(parents=True, exist_ok=True)
         if not self._register_at_start():
             return self.exit_code
+        self.services.shared_datastore = shared_datastore(self.datastore, self.config)
         threads = [threading.Thread(target=self._heartbeat_loop, name="heartbeat", daemon=True)]
         slots = [
             threading.Thread(target=self._slot_loop, name=f"slot-{i + 1}", daemon=True)

@@ -60,6 +60,17 @@ def setup_logging(level: str) -> None:
     help="Sent as 'Authorization: CG_TOKEN <token>'. Default: none.",
 )
 @click.option(
+    "--datastore-path",
+    "datastore_path",
+    help="The server's datastore folder, if this machine shares it. Default: none (HTTP).",
+)
+@click.option(
+    "--file-root",
+    "file_roots",
+    multiple=True,
+    help="A directory file:// URLs may name (repeat). Work and data dirs always may.",
+)
+@click.option(
     "--log-level",
     "log_level",
     type=click.Choice(LOG_LEVELS, case_sensitive=False),
@@ -69,6 +80,7 @@ def setup_logging(level: str) -> None:
 def main(config_path: str | None, log_level: str | None, **flags: object) -> None:
     """Run an AWE worker: check out workunits, run their commands, move their data."""
     overrides = dict(flags)
+    overrides["file_roots"] = list(overrides.get("file_roots") or ()) or None
     if isinstance(overrides.get("apps"), str):
         overrides["apps"] = [a for a in str(overrides["apps"]).split(",") if a]
     overrides["log_level"] = log_level

@@ -1,8 +1,10 @@
 """Moving a workunit's data: inputs and predata in, outputs out (decision D11).
 
-Back-ends, chosen per IO entry: a `file://` URL (shared filesystem), an http(s) `url`, or Shock
-(`host` + `node`). Files are written under a temporary name and renamed, so nobody ever sees half
-a file. Transfers check `cancelled` between chunks so a discarded workunit stops moving data.
+Back-ends, chosen per IO entry: the server's datastore (`datastore: true`, over HTTP or from a
+shared path: `awe.worker.transfer`), a `file://` URL (only inside the worker's allowed roots),
+an http(s) `url`, or Shock (`host` + `node`). Files are written under a temporary name and
+renamed, so nobody ever sees half a file. Transfers check `cancelled` between chunks so a
+discarded workunit stops moving data.
 """
 
 from __future__ import annotations
@@ -12,8 +14,7 @@ import hashlib
 import json
 import logging
 import os
-import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import unquote, urlparse
@@ -21,8 +22,13 @@ from urllib.parse import unquote, urlparse
 import urllib3
 
 from awe.model.shares import share_range
+from awe.paths import PathEscape, within
 from awe.shock import ShockClient, node_url
 from awe.worker.client import ApiError, Unreachable
+from awe.worker.dataref import BadRef, datastore_ref
+from awe.worker.transfer import Cancelled, DatastoreClient, TransferError, temp_name
+
+__all__ = ["Cancelled", "Stager", "StagingError", "cut_share", "file_path", "temp_name"]
 
 log = logging.getLogger("awe.worker")
 CHUNK = 1 << 20
@@ -30,10 +36,6 @@ CHUNK = 1 << 20
 
 class StagingError(Exception):
     """A data step failed; the message goes to the workunit's notes."""
-
-
-class Cancelled(Exception):
-    """The workunit was discarded while its data was moving."""
 
 
 def has_node(io: dict[str, Any]) -> bool:
@@ -48,9 +50,15 @@ def file_path(url: str) -> Path:
     return Path(unquote(parsed.path))
 
 
-def temp_name(path: Path) -> Path:
-    """A sibling name no other thread or process writes to."""
-    return path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.part")
+def allowed_file(url: str, roots: Sequence[Path], what: str) -> Path:
+    """The path of a `file://` URL if it lies in one of `roots` (symlinks resolved)."""
+    try:
+        return within(file_path(url), roots)
+    except PathEscape:
+        names = ", ".join(str(r) for r in roots) or "none"
+        raise StagingError(
+            f"{what} {url} is outside the worker's file roots ({names}): refused"
+        ) from None
 
 
 class Stager:
@@ -63,17 +71,33 @@ class Stager:
         token: str | None = None,
         cancelled: Callable[[], bool] = lambda: False,
         timeout_s: float = 60.0,
+        *,
+        roots: Sequence[Path] = (),
+        datastore: DatastoreClient | None = None,
+        shared_datastore: Path | None = None,
     ) -> None:
         self.http = http
         self.shock = shock
         self.token = token
         self.cancelled = cancelled
         self.timeout = urllib3.Timeout(connect=min(10.0, timeout_s), read=timeout_s)
+        self.roots = list(roots)  # file:// URLs may name nothing outside these
+        self.datastore = datastore
+        self.shared_datastore = shared_datastore
 
     # ---- in ----------------------------------------------------------------------------------
 
-    def fetch(self, io: dict[str, Any], dest: Path) -> int:
-        """Save the IO's data as `dest` (gunzipped if asked); return its size in bytes."""
+    def fetch(self, io: dict[str, Any], dest: Path, share: tuple[int, int] | None = None) -> int:
+        """Save the IO's data as `dest` (gunzipped if asked); return its size in bytes.
+
+        `share` (rank, totalwork): a datastore file gives only that rank's line share.
+        """
+        try:
+            ref = datastore_ref(io)
+        except BadRef as err:
+            raise StagingError(str(err)) from err
+        if ref is not None:
+            return self._from_datastore(io, ref, dest, share)
         tmp = temp_name(dest)
         try:
             with self._open_source(io) as source, open(tmp, "wb") as out:
@@ -87,6 +111,36 @@ class Stager:
         finally:
             tmp.unlink(missing_ok=True)
         return dest.stat().st_size
+
+    def _from_datastore(
+        self, io: dict[str, Any], ref: Any, dest: Path, share: tuple[int, int] | None
+    ) -> int:
+        if self.datastore is None:
+            raise StagingError(f"{io.get('filename')}: no datastore client to fetch it with")
+        gz = io.get("uncompress") == "gzip"
+        raw = dest.with_name(f".{dest.name}.gz") if gz else dest
+        try:
+            size = self.datastore.download(
+                ref, raw, self.cancelled, share, shared_root=self.shared_datastore
+            )
+            if gz:
+                size = self._gunzip(raw, dest)
+        except (TransferError, OSError, EOFError) as err:
+            raise StagingError(f"cannot fetch {io.get('filename')}: {err}") from err
+        finally:
+            if gz:
+                raw.unlink(missing_ok=True)
+        return size
+
+    def _gunzip(self, source: Path, dest: Path) -> int:
+        tmp = temp_name(dest)
+        try:
+            with gzip.open(source, "rb") as packed, open(tmp, "wb") as out:
+                size = self._copy(packed, out)  # type: ignore[arg-type]
+            os.replace(tmp, dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+        return size
 
     def fetch_predata(self, io: dict[str, Any], cache_dir: Path, link: Path) -> tuple[int, bool]:
         """Fetch into the cache unless it is there, symlink it as `link`; (size, cache hit)."""
@@ -117,7 +171,7 @@ class Stager:
     def _open_source(self, io: dict[str, Any]) -> Any:
         url = io.get("url") or ""
         if url.startswith("file://"):
-            return open(file_path(url), "rb")
+            return open(allowed_file(url, self.roots, f"input {io.get('filename')}"), "rb")
         if not url and has_node(io):
             url = node_url(io["host"], io["node"]) + "?download"
         if not url.startswith(("http://", "https://")):
@@ -154,17 +208,25 @@ class Stager:
         }
         url = io.get("url") or ""
         try:
-            if io.get("host"):
+            ref = datastore_ref(io)
+            if ref is not None:
+                if self.datastore is None:
+                    raise StagingError(f"output {io['filename']}: no datastore client")
+                stored = self.datastore.upload(local, ref, rank, self.cancelled)
+                record["url"] = url
+                record["md5"] = stored.get("md5", "")
+            elif io.get("host"):
                 record.update(self._to_shock(io, local, rank, attributes))
             elif url.startswith("file://"):
-                self._to_file(local, file_path(url))
+                self._to_file(local, allowed_file(url, self.roots, f"output {io['filename']}"))
                 record["url"] = url
             elif url.startswith(("http://", "https://")):
                 self._put_http(local, url)
                 record["url"] = url
             else:
                 raise StagingError(f"output {io['filename']} has no destination (no host or url)")
-        except (ApiError, Unreachable, OSError, urllib3.exceptions.HTTPError) as err:
+        except (ApiError, Unreachable, OSError, TransferError, BadRef,
+                urllib3.exceptions.HTTPError) as err:  # fmt: skip
             raise StagingError(f"cannot deliver {io['filename']}: {err}") from err
         return record
 

@@ -22,12 +22,14 @@ from typing import Any
 
 import urllib3
 
+from awe.paths import PathEscape, inside
 from awe.shock import ShockClient
 from awe.worker.client import ApiError, ServerApi, Unreachable
 from awe.worker.config import WorkerConfig
 from awe.worker.outcome import STDERR, STDOUT, WORKNOTES, Outcome
 from awe.worker.runner import Command, RunResult, expand_args, split_args, tail
-from awe.worker.staging import Cancelled, Stager, StagingError, cut_share
+from awe.worker.staging import Cancelled, Stager, StagingError, allowed_file, cut_share
+from awe.worker.transfer import DatastoreClient
 
 log = logging.getLogger("awe.worker")
 
@@ -36,10 +38,13 @@ SAFE_WUID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{5,}$")
 
 
 def workdir_for(root: Path, wuid: str) -> Path:
-    """<root>/<w[0:2]>/<w[2:4]>/<w[4:6]>/<wuid>, as AWE lays it out."""
+    """<root>/<w[0:2]>/<w[2:4]>/<w[4:6]>/<wuid>, as AWE lays it out; never outside `root`."""
     if not SAFE_WUID.match(wuid):
         raise ValueError(f"invalid work id: {wuid!r}")
-    return root / wuid[0:2] / wuid[2:4] / wuid[4:6] / wuid
+    try:
+        return inside(root, wuid[0:2], wuid[2:4], wuid[4:6], wuid)
+    except PathEscape as err:
+        raise ValueError(f"invalid work id: {err}") from None
 
 
 class StepFailed(Exception):
@@ -60,6 +65,8 @@ class Services:
     http: urllib3.PoolManager
     shock: ShockClient
     client_id: Callable[[], str]
+    datastore: DatastoreClient | None = None  # the server's datastore over HTTP
+    shared_datastore: Path | None = None  # set when this machine shares the datastore's path
 
 
 class Workunit:
@@ -122,6 +129,7 @@ class Workunit:
                 raise StepFailed("workdir", self.invalid)
             self._check_discarded()
             self._prepare_workdir()
+            self._check_locations()
             stager = self._stager()
             files = self._stage_in(stager)
             result = self._run(files, self._private_env())
@@ -169,7 +177,22 @@ class Workunit:
             token,
             cancelled=self._discarded.is_set,
             timeout_s=self.config.http_timeout_s,
+            roots=self.config.allowed_roots,
+            datastore=self.services.datastore,
+            shared_datastore=self.services.shared_datastore,
         )
+
+    def _check_locations(self) -> None:
+        """Every `file://` location lies in the worker's roots, checked before anything runs."""
+        roots = self.config.allowed_roots
+        for stage, label in (("predata", "predata"), ("inputs", "input"), ("outputs", "output")):
+            for io in self.doc.get(stage) or []:
+                url = str(io.get("url") or "") if isinstance(io, dict) else ""
+                if url.startswith("file://") and not io.get("datastore"):
+                    try:
+                        allowed_file(url, roots, f"{label} {io.get('filename')}:")
+                    except StagingError as err:
+                        raise StepFailed(stage, f"{err} before the command ran") from err
 
     def _private_env(self) -> dict[str, str]:
         if not (self.doc.get("cmd") or {}).get("has_private_env"):
@@ -216,17 +239,26 @@ class Workunit:
         dest = self.local("inputs", io["filename"])
         size = 0
         if not io.get("nofile"):
-            size = stager.fetch(io, dest)
-            part = self.doc.get("part")
-            if isinstance(part, dict) and part.get("input") == io["filename"]:
-                rank = int(part.get("rank") or self.rank)
-                total = int(part.get("totalwork") or self.totalwork)
-                if total > 1 and rank >= 1:
-                    size = cut_share(dest, rank, total)
+            share = self._share_of(io)
+            if share and io.get("datastore") and io.get("uncompress") != "gzip":
+                size = stager.fetch(io, dest, share)  # only this rank's bytes travel (D18)
+            else:
+                size = stager.fetch(io, dest)
+                if share:
+                    size = cut_share(dest, *share)
             log.info("input %s (%d bytes) for %s", io["filename"], size, self.wuid)
         if io.get("attrfile"):
             stager.fetch_attributes(io, self.local("inputs", io["attrfile"]))
         return size
+
+    def _share_of(self, io: dict[str, Any]) -> tuple[int, int] | None:
+        """(rank, totalwork) when `io` is the input this split workunit gets a share of."""
+        part = self.doc.get("part")
+        if not isinstance(part, dict) or part.get("input") != io["filename"]:
+            return None
+        rank = int(part.get("rank") or self.rank)
+        total = int(part.get("totalwork") or self.totalwork)
+        return (rank, total) if total > 1 and rank >= 1 else None
 
     def _write_userattr(self) -> None:
         merged = dict((self.doc.get("info") or {}).get("userattr") or {})
@@ -347,9 +379,13 @@ class Workunit:
         return None
 
     def local(self, stage: str, *names: str) -> Path:
-        """A path in the work dir named by the workunit; refuses names that lead out of it."""
-        path = Path(os.path.normpath(self.workdir.joinpath(*names)))
-        if path == self.workdir or self.workdir not in path.parents:
+        """A path in the work dir named by the workunit; refuses names that lead out of it,
+        through `..` or through a link the command made (an output linked to a worker secret)."""
+        try:
+            path = inside(self.workdir, *[n for n in names if n])
+        except PathEscape:
+            path = self.workdir
+        if path == self.workdir.resolve():
             raise StepFailed(stage, f"file name {'/'.join(names)!r} leads out of the work dir")
         return path
 

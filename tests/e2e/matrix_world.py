@@ -37,9 +37,15 @@ ADMIN = {"Authorization": f"Bearer {TOKENS['admin']}"}
 
 
 def script(group: str, name: str = "m") -> bytes:
-    """A one-task job for clientgroup `group` (`nobody`: no worker will ever take it)."""
+    """A one-task job for clientgroup `group` (`nobody`: no worker will ever take it), whose
+    output `out.txt` goes to the server's datastore."""
+    task = {
+        "taskid": "0",
+        "cmd": {"name": "true", "args": ""},
+        "outputs": [{"filename": "out.txt"}],
+    }
     return json.dumps({"info": {"name": name, "pipeline": "matrix", "clientgroups": group},
-                       "tasks": [{"taskid": "0", "cmd": {"name": "true", "args": ""}}]}).encode()  # fmt: skip
+                       "tasks": [task]}).encode()  # fmt: skip
 
 
 class World:
@@ -296,6 +302,34 @@ class World:
 
     def do_events_ticket(self, _: Identity, headers: dict, __: str) -> str:
         return self.answer("POST", "/events/ticket", headers)
+
+    def do_data_root(self, _: Identity, headers: dict, __: str) -> str:
+        return self.answer("GET", "/data", headers)
+
+    def _data_path(self, client: str, stored: bool, rest: str = "/0/out.txt") -> str:
+        """A path under /data of a job whose workunit W holds (its output stored if `stored`)."""
+        wuid = self.lease()
+        job_id = wuid.rsplit("_", 2)[0]
+        if stored:
+            response = self.request("PUT", f"/data/{job_id}/0/out.txt?client={self.ids['W']}",
+                                    self.worker_headers("W"), body=b"made by W\n")  # fmt: skip
+            assert response.status == 200, response.data
+        return f"/data/{job_id}{rest}" + (f"?client={client}" if client else "")
+
+    def do_data_list(self, _: Identity, headers: dict, client: str) -> str:
+        return self.answer("GET", self._data_path(client, False, rest=""), headers)
+
+    def do_data_read(self, _: Identity, headers: dict, client: str) -> str:
+        response = self.request("GET", self._data_path(client, True), headers)
+        if response.status == 200:
+            return ALLOWED if response.data == b"made by W\n" else f"200 {response.data[:40]!r}"
+        return self.outcome(response)
+
+    def do_data_write(self, identity: Identity, headers: dict, client: str) -> str:
+        path = self._data_path(client, False) + "&rank=0"
+        outcome = self.answer("PUT", path, headers, body=b"written\n")
+        stored = self.request("GET", path.split("?")[0], ADMIN).status == 200
+        return self.scoped(outcome, stored, identity.client == "W", "the job's output file")
 
     def do_whoami(self, _: Identity, headers: dict, __: str) -> str:
         return self.answer("GET", "/whoami", headers)

@@ -116,7 +116,7 @@ class OriginThroughDatastoreTest(AweTestCase):
         client = self.register()
         first = self.checkout(client["id"])["data"]
         out_url = first["outputs"][0]["url"]
-        self.assertTrue(out_url.startswith("file://") and out_url.endswith(f"{jid}/0/out0"))
+        self.assertEqual(out_url, f"http://127.0.0.1:8001/data/{jid}/0/out0")
         self.report(first["wuid"], client["id"])
         second = self.checkout(client["id"])["data"]
         self.assertEqual(second["inputs"][0]["url"], out_url)
@@ -218,7 +218,7 @@ class ReportRulesTest(AweTestCase):
         work = self.checkout(client["id"])["data"]
         answer = self.report(work["wuid"], client["id"], files={"stdout": "x" * 5000})
         self.assertEqual(answer["_code"], 413)
-        self.assertIn("over the limit", answer["error"][0])
+        self.assertIn("over reports.max_bytes (1000)", answer["error"][0])
         self.flush()
         self.assertEqual(self.job(jid)["state"], "in-progress")
 

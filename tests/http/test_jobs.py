@@ -57,7 +57,7 @@ class SubmitTest(AweTestCase):
         big = json.dumps({**HELLO, "padding": "x" * (17 * 1024 * 1024)})
         answer = self.call("POST", "/job", {"upload": big})
         self.assertEqual(answer["_code"], 413)
-        self.assertIn("over the limit", answer["error"][0])
+        self.assertIn("over limits.job_script_bytes (16777216)", answer["error"][0])
 
     def test_unknown_job_and_unknown_route(self) -> None:
         self.assertEqual(self.call("GET", "/job/nope")["error"], ["job not found:nope"])

@@ -30,7 +30,8 @@ from tests.model.scripts import (
     wid,
 )
 
-SETTINGS = Settings(max_work_failure=3, datastore_url="file:///tmp/ds")
+DS = "http://awe.test:8001/data"
+SETTINGS = Settings(max_work_failure=3, datastore_url=DS)
 T1 = "2024-05-01T10:01:00.000000Z"
 T2 = "2024-05-01T10:02:00.000000Z"
 T3 = "2024-05-01T10:03:00.000000Z"
@@ -120,7 +121,7 @@ def test_example_1_has_one_workunit_rank_zero() -> None:
 def test_admit_places_outputs_without_a_location_in_the_datastore() -> None:
     job, _ = admitted(chain(2))
     assert job.tasks[0].outputs == [{
-        "filename": "out0", "node": "-", "url": f"file:///tmp/ds/{JOB_ID}/0/out0",
+        "filename": "out0", "node": "-", "url": f"{DS}/{JOB_ID}/0/out0",
         "datastore": True,
     }]  # fmt: skip
 
@@ -184,7 +185,7 @@ def test_done_completes_the_task_and_enqueues_its_dependents_with_resolved_input
     assert first.workstatus == ["done"]
     assert unit_of(job, wid("0")).state == WorkState.DONE
     assert second.state == TaskState.QUEUED
-    assert second.inputs[0]["url"] == f"file:///tmp/ds/{JOB_ID}/0/out0"
+    assert second.inputs[0]["url"] == f"{DS}/{JOB_ID}/0/out0"
     assert third.state == TaskState.PENDING
     assert third.inputs[0].get("url", "") == ""
     assert job.remaintasks == 2
@@ -214,8 +215,8 @@ def test_a_fan_in_waits_for_both_parents() -> None:
     d = job.task(tid("d"))
     assert d is not None
     assert [i["url"] for i in d.inputs] == [
-        f"file:///tmp/ds/{JOB_ID}/b/outb",
-        f"file:///tmp/ds/{JOB_ID}/c/outc",
+        f"{DS}/{JOB_ID}/b/outb",
+        f"{DS}/{JOB_ID}/c/outc",
     ]
 
 
@@ -786,11 +787,11 @@ def test_each_rank_writes_its_own_part_and_reads_its_share() -> None:
         view = lc.workunit_view(job, first, unit)
         assert view["wuid"] == wid("0", unit.rank)
         assert (view["rank"], view["totalwork"]) == (unit.rank, 3)
-        assert view["outputs"][0]["url"] == f"file:///tmp/ds/{JOB_ID}/0/out0.part{unit.rank}"
+        assert view["outputs"][0]["url"] == f"{DS}/{JOB_ID}/0/out0"  # the part: ?rank=
         assert view["part"] == {"input": "in.txt", "index": "line", "rank": unit.rank,
                                 "totalwork": 3}  # fmt: skip
     # the task itself still names the joined output
-    assert first.outputs[0]["url"] == f"file:///tmp/ds/{JOB_ID}/0/out0"
+    assert first.outputs[0]["url"] == f"{DS}/{JOB_ID}/0/out0"
 
 
 def test_a_split_task_completes_when_every_rank_is_done() -> None:
@@ -800,16 +801,20 @@ def test_a_split_task_completes_when_every_rank_is_done() -> None:
     assert job.tasks[0].remainwork == 1
     assert job.tasks[0].workstatus == ["done", "done", ""]
     effects = run(job, wid("0", 3))
+    assert (effects.join_parts, effects.completed_tasks, effects.offer) == ([tid("0")], [], [])
+    assert job.tasks[0].state == TaskState.IN_PROGRESS  # until the server has joined the parts
+    effects = lc.parts_joined(job, tid("0"), {"out0": 42}, T4, SETTINGS)
     assert effects.completed_tasks == [tid("0")]
     assert effects.offer == [wid("1")]
-    assert job.tasks[1].inputs[0]["url"] == f"file:///tmp/ds/{JOB_ID}/0/out0"
+    assert job.tasks[0].outputs[0]["size"] == 42
+    assert job.tasks[1].inputs[0]["url"] == f"{DS}/{JOB_ID}/0/out0"
 
 
 def test_an_unsplit_view_has_no_part() -> None:
     job, _ = admitted(chain(1))
     view = lc.workunit_view(job, job.tasks[0], job.tasks[0].workunits[0])
     assert (view["rank"], view["totalwork"], view["part"]) == (0, 1, None)
-    assert view["outputs"][0]["url"] == f"file:///tmp/ds/{JOB_ID}/0/out0"
+    assert view["outputs"][0]["url"] == f"{DS}/{JOB_ID}/0/out0"
 
 
 def test_the_view_hides_secrets_and_shows_the_lease() -> None:
@@ -941,7 +946,7 @@ def test_delivered_size_of_a_datastore_output_is_kept_but_no_node() -> None:
     run(job, wid("0"), delivered=[{"filename": "out0", "node": "n1", "size": 12}, "junk"])
     out = job.tasks[0].outputs[0]
     assert (out["node"], out["size"]) == ("-", 12)
-    assert out["url"] == f"file:///tmp/ds/{JOB_ID}/0/out0"
+    assert out["url"] == f"{DS}/{JOB_ID}/0/out0"
     assert job.tasks[1].inputs[0]["size"] == 12
 
 

@@ -123,3 +123,11 @@ def test_unit_ranges_cover_every_unit_exactly_once(case: tuple[int, int]) -> Non
     sizes = [len(_expand(text)) for text in ranges]
     assert max(sizes) - min(sizes) <= 1
     assert sizes == sorted(sizes, reverse=True)  # the larger shares come first
+
+
+def test_maxworksize_never_splits_past_the_cap() -> None:
+    task = make_task(2, maxworksize=1, inputs=[{"filename": "a", "size": 10**6 * MIB}])
+    assert workunit_count(task) == 10**6
+    assert workunit_count(task, cap=500) == 500
+    assert len(make_workunits(task, cap=500)) == 500
+    assert workunit_count(make_task(700), cap=500) == 700  # totalwork itself is checked at submit

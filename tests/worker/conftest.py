@@ -34,6 +34,7 @@ def make_config(tmp_path: Path) -> Callable[..., WorkerConfig]:
             "upload_retry_pause_s": 0.05,
             "http_timeout_s": 10.0,
             "log_level": "debug",
+            "file_roots": [str(tmp_path)],  # the test's own files; roots tests set their own
         }
         values.update(overrides)
         return load_worker_config(None, values)

@@ -15,10 +15,21 @@ from awe.worker.staging import Cancelled, Stager, StagingError, cut_share
 from tests.worker.helpers import FileServer
 from tests.worker.shock_fixture import ShockFixture
 
+ROOTS: list[Path] = []  # the test's tmp_path: where its file:// URLs may point
+
+
+@pytest.fixture(autouse=True)
+def file_roots(tmp_path: Path):
+    ROOTS[:] = [tmp_path]
+    yield
+    ROOTS.clear()
+
 
 def stager(token: str | None = None, cancelled: bool = False) -> Stager:
     http = make_pool(1)
-    return Stager(http, ShockClient(http, 10.0, 0.05), token, lambda: cancelled, 10.0)
+    return Stager(
+        http, ShockClient(http, 10.0, 0.05), token, lambda: cancelled, 10.0, roots=list(ROOTS)
+    )
 
 
 @pytest.fixture
@@ -226,3 +237,28 @@ def test_the_shock_fixture_joins_parts_of_a_node_created_with_parts(shock: Shock
     assert shock.data(node) == b"<1><2>"
     doc = json.loads(http.request("GET", f"{shock.url}/node/{node}").data)["data"]
     assert doc["file"]["size"] == 6 and doc["file"]["checksum"]["md5"]
+
+
+@pytest.mark.parametrize("kind", ["input", "output"])
+def test_file_urls_outside_the_roots_are_refused(tmp_path: Path, workdir: Path, kind: str):
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"worker secret")
+    ROOTS[:] = [workdir]
+    with pytest.raises(StagingError, match="outside the worker's file roots"):
+        if kind == "input":
+            stager().fetch({"filename": "s", "url": secret.as_uri()}, workdir / "s")
+        else:
+            local = workdir / "out.txt"
+            local.write_bytes(b"overwrite")
+            stager().deliver({"filename": "out.txt", "url": secret.as_uri()}, local, 0, None)
+    assert secret.read_bytes() == b"worker secret"
+    assert not (workdir / "s").exists()
+
+
+def test_a_link_inside_the_roots_to_a_file_outside_is_refused(tmp_path: Path, workdir: Path):
+    secret = tmp_path / "secret.txt"
+    secret.write_bytes(b"worker secret")
+    (workdir / "link").symlink_to(secret)
+    ROOTS[:] = [workdir]
+    with pytest.raises(StagingError, match="outside"):
+        stager().fetch({"filename": "s", "url": (workdir / "link").as_uri()}, workdir / "s")

@@ -46,9 +46,12 @@ SLEEP_ONCE = (
 class WorkerProcess:
     """An awe-worker with its own work dir under `root`; its stderr is kept line by line."""
 
-    def __init__(self, server_url: str, root: Path, name: str, **config: Any) -> None:
+    def __init__(
+        self, server_url: str, root: Path, name: str, prefix: tuple[str, ...] = (), **config: Any
+    ) -> None:
         self.root = Path(root) / name
         self.name = name
+        self.prefix = list(prefix)  # e.g. ("ip", "netns", "exec", "ns1"): run it elsewhere
         self.config = {
             **FAST_WORKER,
             "server_url": server_url,
@@ -64,7 +67,7 @@ class WorkerProcess:
         self.root.mkdir(parents=True, exist_ok=True)
         path = self.root / "worker.yaml"
         path.write_text(yaml.safe_dump(self.config))
-        cmd = [*console_script("awe-worker"), "--config", str(path)]
+        cmd = [*self.prefix, *console_script("awe-worker"), "--config", str(path)]
         self.proc = subprocess.Popen(
             cmd,
             stderr=subprocess.PIPE,
