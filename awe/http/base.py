@@ -7,7 +7,6 @@ IOLoop), turn the answer into the envelope.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
 import secrets
@@ -24,13 +23,14 @@ import tornado.web
 from awe.actors.base import ask, new_reply
 from awe.actors.messages import QueueStatus
 from awe.config import ServerConfig
-from awe.errors import AweError, TooLarge, Unauthorized, Unavailable
+from awe.errors import AweError, TooLarge, Unavailable
 from awe.events import EventBus
-from awe.model import origins, rights
-from awe.model.access import Caller
+from awe.http.auth import AuthMixin
 from awe.model.jsontext import INT64_MAX
+from awe.model.origins import OriginPolicy
 from awe.model.redact import redact_uri
-from awe.model.workerauth import SECRET_HEADER, Proof, new_key, proof
+from awe.model.rights import Policy
+from awe.model.workerauth import new_key
 from awe.store.base import Store, StoreUnavailable
 
 log = logging.getLogger("awe.http")
@@ -53,9 +53,9 @@ class Services:
     snapshots: Any = None  # the store's one writer: full deletion and imports go through it
     events: EventBus = field(default_factory=EventBus)  # every state change, for streams/metrics
     datastore: Any = None  # awe.dataplane.DataService: the job files served under /data
-    policy: rights.Policy = field(default_factory=rights.Policy)  # who may what (config)
+    policy: Policy = field(default_factory=Policy)  # who may what (config)
     client_key: bytes = field(default_factory=new_key, repr=False)  # worker secrets' key
-    origins: origins.OriginPolicy = field(default_factory=origins.OriginPolicy)
+    origins: OriginPolicy = field(default_factory=OriginPolicy)
 
 
 def new_request_id() -> str:
@@ -64,7 +64,7 @@ def new_request_id() -> str:
 
 
 @tornado.web.stream_request_body
-class APIHandler(tornado.web.RequestHandler):
+class APIHandler(AuthMixin, tornado.web.RequestHandler):
     """Base of every awe handler: one `write_error` makes every failure an AWE envelope.
 
     Every body streams in under a cap (`body_limit`), so the cap is known before any byte of
@@ -86,37 +86,6 @@ class APIHandler(tornado.web.RequestHandler):
         self.set_header("Vary", "Origin")
         if hasattr(self, "services"):  # not yet in __init__; again after an error's clear()
             self._cors()
-
-    def _cors(self) -> None:
-        """CORS headers for configured origins only (`api.allowed_origins`), never `*` by default."""
-        allow = origins.allow_origin_header(
-            self.request.headers.get("Origin"), self.services.origins
-        )
-        if allow:
-            self.set_header("Access-Control-Allow-Origin", allow)
-            self.set_header("Access-Control-Allow-Methods", "POST, GET, PUT, DELETE, OPTIONS")
-            self.set_header("Access-Control-Allow-Headers", "Authorization, Datatoken")
-            self.set_header("Access-Control-Expose-Headers", "X-Request-Id")
-
-    def refuse_other_origins(self) -> bool:
-        """Refuse other sites' pages before any handler runs (awe.model.origins): True if so.
-
-        A refused request that brings a body is answered before the body is read (see
-        `_refuse_before_body`), so that a browser still writing it reads the 403.
-        """
-        self._cors()
-        request = self.request
-        why = origins.refusal(request.method or "", request.host, request.headers,
-                              request.query_arguments, self.services.origins)  # fmt: skip
-        if not why:
-            return False
-        length = request.headers.get("Content-Length", "")
-        chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
-        if not chunked and not (length.isdigit() and int(length) > 0):
-            raise AweError(why, 403)
-        unread = int(length) if length.isdigit() else self.config.api.max_body_bytes
-        self._refuse_before_body(AweError(why, 403), unread)
-        return True
 
     def reply(self, data: Any, status: int = 200, error: list[str] | None = None, **extra: Any):
         """Write the envelope `{"status", "data", "error", ...}` (spec 8.1)."""
@@ -300,52 +269,6 @@ class APIHandler(tornado.web.RequestHandler):
             return await loop.run_in_executor(self.services.executor, fn, *args)
         except StoreUnavailable as err:
             raise Unavailable(f"store unavailable: {err}") from err
-
-    # ---- auth (the rights themselves: awe/model/rights.py) --------------------------------
-
-    def user(self) -> str:
-        """The caller's name from a bearer/basic token, or `public` when anonymous (spec 8.2)."""
-        header = self.request.headers.get("Authorization", "")
-        if not header or header.startswith("CG_TOKEN "):
-            return PUBLIC
-        scheme, _, credential = header.partition(" ")
-        tokens = self.config.auth.tokens
-        bearers = ("bearer", "oauth", *self.config.auth.oauth_bearers)  # AWE's oauth_bearers
-        if scheme.lower() in bearers and credential in tokens:
-            return tokens[credential]
-        if scheme.lower() == "basic":
-            try:
-                name, _, secret = base64.b64decode(credential).decode().partition(":")
-            except ValueError:
-                raise Unauthorized("Invalid Auth Header") from None
-            if tokens.get(secret) == name:
-                return name
-        raise Unauthorized("Invalid Auth Header")
-
-    def is_admin(self, user: str) -> bool:
-        return user in self.config.auth.admin_users
-
-    def caller(self) -> Caller:
-        """Who asks, as a user (`public` when anonymous); a bad token is a 401 here."""
-        user = self.user()
-        return Caller(user, self.is_admin(user))
-
-    def authorize(self, key: str, **facts: Any) -> Caller:
-        """Check `key` of the rights table for this caller (and the facts known here)."""
-        caller = self.caller()
-        rights.authorize(key, self.services.policy, caller, **facts)
-        return caller
-
-    def allowed(self, key: str, caller: Caller, **facts: Any) -> bool:
-        return rights.allowed(key, self.services.policy, caller, **facts)
-
-    def cg_token(self) -> str | None:
-        header = self.request.headers.get("Authorization", "")
-        return header[len("CG_TOKEN ") :] if header.startswith("CG_TOKEN ") else None
-
-    def proof(self, client_id: str) -> Proof:
-        """What the request's worker secret says about `client_id` (checked in constant time)."""
-        return proof(self.services.client_key, client_id, self.request.headers.get(SECRET_HEADER))
 
 
 def loggable_uri(uri: str | None) -> str:
