@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import threading
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -88,8 +89,15 @@ class EventCounter:
     def __init__(self, memory: int = 100_000) -> None:
         self._memory = memory
         self._since: collections.OrderedDict[str, tuple[str, float]] = collections.OrderedDict()
+        self._by_job: dict[str, set[str]] = {}  # job id -> its keys in `_since`
+        # events arrive on every publishing thread (job actors run on a pool): one at a time here
+        self._lock = threading.Lock()
 
     def __call__(self, event: Event) -> None:
+        with self._lock:
+            self._count(event)
+
+    def _count(self, event: Event) -> None:
         try:
             if event.kind == "job":
                 self._job(event)
@@ -142,12 +150,21 @@ class EventCounter:
         if state in ("queued", "checkout"):
             self._since[wuid] = (state, at)
             self._since.move_to_end(wuid)
+            self._by_job.setdefault(wuid.split("_", 1)[0], set()).add(wuid)
             while len(self._since) > self._memory:
-                self._since.popitem(last=False)
-        else:
-            self._since.pop(wuid, None)
+                self._drop(self._since.popitem(last=False)[0])
+        elif self._since.pop(wuid, None) is not None:
+            self._drop(wuid)
+
+    def _drop(self, key: str) -> None:
+        job_id = key.split("_", 1)[0]
+        keys = self._by_job.get(job_id)
+        if keys is not None:
+            keys.discard(key)
+            if not keys:
+                del self._by_job[job_id]
 
     def _forget_job(self, job_id: str) -> None:
-        prefix = f"{job_id}_"
-        for wuid in [w for w in self._since if w.startswith(prefix)]:
-            del self._since[wuid]
+        """A finished job's entries go at once, without a scan of every remembered workunit."""
+        for key in self._by_job.pop(job_id, ()):
+            self._since.pop(key, None)
