@@ -29,6 +29,17 @@ class ApiConfig:
     external_url: str = ""
     max_body_bytes: int = 1024 * 1024 * 1024
     ask_timeout_s: float = 30.0  # a request the actors do not answer in time gets a JSON 504
+    # web pages on other origins that may call the API from a browser ("*": any, unsafe);
+    # a state-changing request from any other origin is refused (awe.model.origins)
+    allowed_origins: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        from awe.model.origins import origin_problem
+
+        for origin in self.allowed_origins:
+            problem = origin_problem(origin)
+            if problem:
+                raise ConfigError(f"api.allowed_origins: {origin!r} {problem}")
 
 
 @dataclass
@@ -82,6 +93,9 @@ class AnonymousConfig:
     delete: bool = True
 
 
+ACCESS_LEVELS = ("anyone", "readers", "users", "admins")
+
+
 @dataclass
 class AuthConfig:
     client_auth_required: bool = False
@@ -94,8 +108,20 @@ class AuthConfig:
     # more `Authorization: <prefix> <token>` schemes besides Bearer and OAuth (AWE's
     # `[Auth] oauth_bearers`, e.g. MG-RAST's "mgrast"); the token is looked up in `tokens`
     oauth_bearers: list[str] = field(default_factory=list)
+    # accept calls as a client id without that client's secret from workers that registered
+    # without one (AWE v0.9 workers), once auth is on; weaker: see SECURITY.md
+    legacy_clients: bool = False
+    # who may GET /queue and GET /metrics: anyone | readers | users | admins
+    queue_access: str = "readers"
+    metrics_access: str = "anyone"
+    # the key worker secrets are derived from; empty: <paths.data>/client-secret.key
+    client_key_file: str = ""
 
     def __post_init__(self) -> None:
+        for key in ("queue_access", "metrics_access"):
+            if getattr(self, key) not in ACCESS_LEVELS:
+                levels = " | ".join(ACCESS_LEVELS)
+                raise ConfigError(f"auth.{key}: {getattr(self, key)!r} is not one of {levels}")
         for prefix in self.oauth_bearers:
             if not prefix or not prefix.isascii() or not prefix.replace("_", "").isalnum():
                 raise ConfigError(f"auth.oauth_bearers: {prefix!r} is not a word")
@@ -201,6 +227,11 @@ class ServerConfig:
     @property
     def datastore_root(self) -> Path:
         return Path(self.datastore.root) if self.datastore.root else self.data_dir / "datastore"
+
+    @property
+    def client_key_path(self) -> Path:
+        path = self.auth.client_key_file
+        return Path(path) if path else self.data_dir / "client-secret.key"
 
     @property
     def embedded_path(self) -> Path:

@@ -8,28 +8,23 @@ from __future__ import annotations
 
 import collections
 import json
-import re
 
 from awe.events import Event
-
-PUBLIC = "public"  # the anonymous caller's name, as in awe/http/base.py
-_TICKET = re.compile(r"([?&]ticket=)[^&]*")
-
-
-def mask_ticket(uri: str) -> str:
-    """A request's URI as logs may show it: a stream ticket is a credential while it lasts."""
-    return _TICKET.sub(r"\1…", uri)
+from awe.model.access import Caller
+from awe.model.rights import Policy, allowed
 
 
-def may_see(event: Event, user: str, admin: bool) -> bool:
-    """A job's events go to whoever may read the job (owner, admin, public jobs), as `check_acl`.
+def may_see(event: Event, caller: Caller, policy: Policy) -> bool:
+    """A job's events go to whoever may read the job, a client's to whoever may list clients.
 
-    A job's ACL is `{owner, read: [owner]}`, so its owner decides: an event without an owner is
-    like a job without an ACL (readable by any reader). Client events go to every reader.
+    The rights are those of `GET /job/{id}` and `GET /client/{id}` (awe.model.rights). A job's
+    ACL is `{owner, read: [owner]}`, so its owner decides; an event without an owner is like a
+    job without an ACL.
     """
-    if admin or event.kind == "client":
-        return True
-    return event.owner in ("", user, PUBLIC)
+    if event.kind == "client":
+        return allowed("client.show", policy, caller)
+    acl = {"owner": event.owner, "read": [event.owner]} if event.owner else {}
+    return allowed("job.show", policy, caller, acl=acl)
 
 
 def wanted(event: Event, job: str) -> bool:

@@ -29,13 +29,16 @@ from awe.actors.messages import CloseQueue, Purge, Sweep
 from awe.actors.queue import QueueActor
 from awe.actors.snapshots import SnapshotActor
 from awe.actors.supervision import Supervisor, exit_process
+from awe.clientkey import KeyFileError, load_client_key
 from awe.config import ConfigError, ServerConfig, check_server_config, load_server_config
 from awe.dataplane import expire_data, logged, open_data_service, part_joiner, public_url
 from awe.events import EventBus
 from awe.http.app import make_app
 from awe.http.base import Services
 from awe.model.lifecycle import Settings
+from awe.model.origins import OriginPolicy, is_loopback_host
 from awe.model.retention import parse_duration
+from awe.model.rights import Policy
 from awe.model.times import now
 from awe.process import (
     LAST_RESORT_S,
@@ -63,7 +66,11 @@ class AweServer:
     """
 
     def __init__(
-        self, config: ServerConfig, store: Store, fatal: Callable[[str], None] = exit_process
+        self,
+        config: ServerConfig,
+        store: Store,
+        fatal: Callable[[str], None] = exit_process,
+        client_key: bytes | None = None,
     ) -> None:
         self.config = config
         self.store = store
@@ -106,8 +113,9 @@ class AweServer:
             delete_data=logged(self.datastore.delete_job, "removing a deleted job's files"),
         )
         self.queue = QueueActor.start(context, store.max_jid(), on_death=died)
+        policy = Policy.from_config(config)
         self.registry = ClientRegistryActor.start(
-            self.queue, config.auth, queue_cfg.client_timeout_s, queue_cfg.max_client_failure,
+            self.queue, policy, queue_cfg.client_timeout_s, queue_cfg.max_client_failure,
             self.events, on_death=died, max_clients=config.limits.registered_clients,
         )  # fmt: skip
         self._recovery = Recovery(store, self.queue, self._stopping)
@@ -126,6 +134,9 @@ class AweServer:
             self.snapshots,
             events=self.events,
             datastore=self.data,
+            policy=policy,
+            client_key=client_key or load_client_key(config.client_key_path),
+            origins=origin_policy(config),
         )
 
     def set_public_url(self, url: str) -> None:
@@ -200,6 +211,15 @@ class AweServer:
         self.store.close()
 
 
+def origin_policy(config: ServerConfig) -> OriginPolicy:
+    """Browsers' origins the server accepts, and whether it is reachable from this host only."""
+    return OriginPolicy(
+        allowed=tuple(config.api.allowed_origins),
+        loopback_only=is_loopback_host(config.api.host),
+        external_url=config.api.external_url,
+    )
+
+
 def shock_node_maker(shock: ShockClient) -> Any:
     """The JobContext's `create_nodes`: one empty (or multi-part) node per Shock output."""
 
@@ -260,8 +280,13 @@ def serve(config: ServerConfig) -> int:
         log.error("cannot start: cannot open the store: %r", err)
         log.debug("store failure", exc_info=True)
         return 2
+    try:
+        key = load_client_key(config.client_key_path)
+    except (KeyFileError, OSError) as err:
+        log.error("cannot start: %s", err)
+        return 2
     log.info("awe-server %s, store: %s", __version__, store.describe())
-    server = AweServer(config, store)
+    server = AweServer(config, store, client_key=key)
     server.set_public_url(public_url(config, sockets[0].getsockname()[1]))
     try:
         server.start_recovery()  # serving starts at once; jobs come back meanwhile

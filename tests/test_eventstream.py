@@ -6,6 +6,10 @@ import pytest
 
 from awe import eventstream
 from awe.events import Event, make
+from awe.model.access import Caller
+from awe.model.rights import Policy
+
+PRIVATE = Policy(anonymous_read=False, anonymous_write=False, anonymous_delete=False)
 
 
 def numbered(n: int, **more: str) -> Event:
@@ -26,12 +30,15 @@ def numbered(n: int, **more: str) -> Event:
 def test_a_job_event_goes_to_those_who_may_read_the_job(
     owner: str, user: str, admin: bool, seen: bool
 ) -> None:
-    assert eventstream.may_see(numbered(1, owner=owner), user, admin) is seen
+    caller = Caller(user, admin)
+    assert eventstream.may_see(numbered(1, owner=owner), caller, Policy()) is seen
+    assert eventstream.may_see(numbered(1, owner=owner), caller, PRIVATE) is seen
 
 
 def test_client_events_go_to_every_reader() -> None:
     event = make("client", "c1", "active-idle", "active-busy", "checkout", owner="ana")
-    assert eventstream.may_see(event, "bob", admin=False)
+    assert eventstream.may_see(event, Caller("bob"), PRIVATE)
+    assert not eventstream.may_see(event, Caller(), PRIVATE)  # anonymous: may not read clients
 
 
 def test_job_filter_keeps_the_job_its_tasks_and_workunits() -> None:

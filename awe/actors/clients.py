@@ -15,6 +15,7 @@ from awe.actors.base import SingletonActor, gather, handles, new_reply, resolve,
 from awe.actors.messages import (
     ApplyReport,
     CancelWait,
+    CheckClient,
     Checkout,
     ClientDataRights,
     ControlAllClients,
@@ -36,29 +37,22 @@ from awe.actors.messages import (
     Settled,
     Sweep,
 )
-from awe.config import AuthConfig
 from awe.errors import (
     CLIENT_DELETED,
     CLIENT_NOT_FOUND,
     CLIENT_SUSPENDED,
     AweError,
     NotImplementedOp,
-    Unauthorized,
 )
 from awe.events import EventBus, make
 from awe.model import registry as reg
+from awe.model import rights, workerauth
 from awe.model.client import Client, ClientStatus, client_from_profile
 from awe.model.effects import Effects
 from awe.model.ids import split_work_id
 from awe.model.times import now
 
 log = logging.getLogger(__name__)
-
-TOKEN_MISMATCH = "Clientgroup name in token does not match that in the client configuration."
-NEEDS_TOKEN = (
-    "Clientgroup with the group specified by your client exists, but you cannot register with "
-    "it, without clientgroup token."
-)
 
 
 class ClientRegistryActor(SingletonActor):
@@ -67,7 +61,7 @@ class ClientRegistryActor(SingletonActor):
     def __init__(
         self,
         queue: Any,
-        auth: AuthConfig,
+        policy: rights.Policy,
         client_timeout_s: float,
         max_client_failure: int,
         events: EventBus,
@@ -77,7 +71,8 @@ class ClientRegistryActor(SingletonActor):
         super().__init__(on_death)
         self._max_clients = max_clients
         self._queue = queue
-        self._auth = auth
+        self._policy = policy
+        self._rules = policy.workers
         self._timeout_s = client_timeout_s
         self._max_failures = max_client_failure
         self._events = events
@@ -85,21 +80,24 @@ class ClientRegistryActor(SingletonActor):
 
     # ---- identity -------------------------------------------------------------------------
 
-    def _check_token(self, group: str, token: str | None) -> None:
-        """Clientgroup tokens (spec 8.2): a token must name the client's group."""
-        expected = self._auth.clientgroup_tokens.get(group)
-        if token:
-            if expected != token:
-                raise AweError(TOKEN_MISMATCH)
-        elif self._auth.client_auth_required:
-            raise Unauthorized("No Authorization")
+    def _check(self, cmd: Any) -> workerauth.WorkerCheck:
+        """Whether `cmd` may act as its client id: group token and secret (awe.model.workerauth)."""
+        client = self._reg.clients.get(cmd.client_id)
+        known = (client.group, client.secured) if client is not None else None
+        return workerauth.check_client(cmd.client_id, known, cmd.token,
+                                       workerauth.Proof(cmd.proof), self._rules)  # fmt: skip
 
-    def _client(self, client_id: str, token: str | None = None) -> Client:
-        client = self._reg.clients.get(client_id)
-        if client is None:
-            raise AweError(CLIENT_NOT_FOUND)
-        self._check_token(client.group, token)
-        return client
+    def _client(self, cmd: Any) -> Client:
+        """The client `cmd` acts as, once it proved to be that client: the rights table's
+        WORKER and HOLDER (the job's actor checks the lease) start with this check."""
+        check = self._check(cmd)
+        if check.error is not None:
+            raise check.error
+        return self._reg.clients[cmd.client_id]
+
+    @handles(CheckClient)
+    def _check_client(self, cmd: CheckClient) -> None:
+        resolve(cmd.reply, self._check(cmd))
 
     def _publish(self, fx: Effects, stimulus: str) -> None:
         if fx.changes:
@@ -115,9 +113,15 @@ class ClientRegistryActor(SingletonActor):
     def _register(self, cmd: RegisterClient) -> None:
         at = now()
         client = client_from_profile(cmd.profile, at)
-        if not cmd.token and client.group in self._auth.clientgroup_tokens:
-            raise AweError(NEEDS_TOKEN)
-        self._check_token(client.group, cmd.token)
+        profile_id = client.id if isinstance(cmd.profile, dict) and cmd.profile.get("id") else ""
+        known = self._reg.clients.get(profile_id) if profile_id else None
+        allowed = workerauth.check_registration(
+            profile_id, client.group, known.secured if known else None, cmd.token,
+            workerauth.Proof(cmd.proof), cmd.asks_secret, self._rules,
+        )  # fmt: skip
+        if isinstance(allowed, AweError):
+            raise allowed
+        client.secured = allowed.secured
         full = self._max_clients is not None and len(self._reg.clients) >= self._max_clients
         if full and client.id not in self._reg.clients:
             raise AweError(
@@ -166,7 +170,7 @@ class ClientRegistryActor(SingletonActor):
 
     @handles(Heartbeat)
     def _heartbeat(self, cmd: Heartbeat) -> None:
-        client = self._client(cmd.client_id, cmd.token)
+        client = self._client(cmd)
         client.last_heartbeat = now()
         instructions: dict[str, str] = {}
         if client.status == ClientStatus.DELETED:
@@ -279,7 +283,7 @@ class ClientRegistryActor(SingletonActor):
 
     @handles(Checkout)
     def _checkout(self, cmd: Checkout) -> None:
-        client = self._client(cmd.client_id, cmd.token)
+        client = self._client(cmd)
         client.last_heartbeat = now()  # a waiting checkout is a sign of life too
         if client.status == ClientStatus.SUSPEND:
             raise AweError(CLIENT_SUSPENDED)
@@ -297,7 +301,7 @@ class ClientRegistryActor(SingletonActor):
 
     @handles(ReportWork)
     def _report(self, cmd: ReportWork) -> None:
-        self._client(cmd.client_id, cmd.token)
+        self._client(cmd)
         job_id, _, _ = split_work_id(cmd.wuid)
         self._queue.tell(ApplyReport(
             job_id=job_id, wuid=cmd.wuid, client=cmd.client_id, status=cmd.status,
@@ -307,7 +311,7 @@ class ClientRegistryActor(SingletonActor):
     @handles(GetSecret)
     def _secret(self, cmd: GetSecret) -> None:
         """Data token / private env go only to an active client holding the workunit (D10)."""
-        client = self._client(cmd.client_id, cmd.token)
+        client = self._client(cmd)  # the job's actor checks the lease
         job_id, _, _ = split_work_id(cmd.wuid)
         if not client.active:
             raise AweError(f"error in getting {cmd.kind} for job {cmd.wuid}: Client suspended")
@@ -316,8 +320,8 @@ class ClientRegistryActor(SingletonActor):
 
     @handles(ClientDataRights)
     def _data_rights(self, cmd: ClientDataRights) -> None:
-        """A worker acting on a job's files must be a known client; then the job decides."""
-        self._client(cmd.client_id, cmd.token)
+        """A worker acting on a job's files must prove its id; then the job decides."""
+        self._client(cmd)
         self._queue.tell(DataRights(job_id=cmd.job_id, ask=cmd.ask, reply=cmd.reply,
                                     stimulus=cmd.stimulus))  # fmt: skip
 
@@ -333,8 +337,8 @@ class ClientRegistryActor(SingletonActor):
             client = self._reg.clients.get(msg.client)
             if msg.discard and client is not None and msg.wuid not in client.pending_discard:
                 client.pending_discard.append(msg.wuid)  # said in its next heartbeat reply
-            if reg.ended(self._reg, msg.client, msg.wuid, msg.outcome, self._max_failures, fx):
-                assert client is not None
+            ended = reg.ended(self._reg, msg.client, msg.wuid, msg.outcome, self._max_failures, fx)
+            if ended and client is not None:  # True only for a known client
                 why = f"{client.consecutive_failures} consecutive failures"
                 self._suspend(client, why, fx, msg.stimulus)
         self._publish(fx, msg.stimulus)

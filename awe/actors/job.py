@@ -56,8 +56,7 @@ from awe.actors.messages import (
 from awe.actors.operate import apply_operation
 from awe.errors import AweError, Internal, Unavailable
 from awe.events import make
-from awe.model import compat, data_access, history, lifecycle, operations, split
-from awe.model.access import check_acl
+from awe.model import compat, data_access, history, lifecycle, operations, rights, split
 from awe.model.effects import Effects
 from awe.model.history import HISTORY_SIZE
 from awe.model.job import FINISHED_JOB_STATES, Job, JobState, public_job
@@ -67,6 +66,7 @@ from awe.model.transitions import can_move_unit
 from awe.store.base import Report
 
 log = logging.getLogger(__name__)
+JOB_RIGHTS = {"write": "job.operate", "delete": "job.delete"}  # OperateJob.right -> rights key
 
 __all__ = ["JobActor", "JobContext"]
 
@@ -239,8 +239,7 @@ class JobActor(Supervised, PooledActor):
     def _secret(self, cmd: Secret) -> None:
         """The data token or private env, only for the client holding `wuid` (D10)."""
         task, unit = lifecycle.find_unit(self.job, cmd.wuid)
-        if unit.client != cmd.client or unit.state != "checkout":
-            raise AweError(f"error in getting {cmd.kind} for job {cmd.wuid}: not the holder")
+        rights.authorize_holder(cmd.client, unit.client if unit.state == "checkout" else "")
         if cmd.kind == "datatoken":
             token = self.job.info.get("datatoken")
             if not token:
@@ -257,7 +256,7 @@ class JobActor(Supervised, PooledActor):
     @handles(GetWorkunit)
     def _workunit(self, cmd: GetWorkunit) -> None:
         task, unit = lifecycle.find_unit(self.job, cmd.wuid)
-        self._answer(cmd, lifecycle.workunit_view(self.job, task, unit))
+        self._answer(cmd, (lifecycle.workunit_view(self.job, task, unit), dict(self.job.acl)))
 
     # ---- datastore ------------------------------------------------------------------------
 
@@ -333,7 +332,7 @@ class JobActor(Supervised, PooledActor):
 
     @handles(OperateJob)
     def _operate(self, cmd: OperateJob) -> None:
-        check_acl(self.job.acl, cmd.caller, cmd.right)
+        rights.authorize_job(JOB_RIGHTS[cmd.right], cmd.caller, self.job.acl)
         if cmd.op == "resubmit" and not self.revived:
             raise AweError(f"job {self.job.id} is already in the queue")
         effects, answer = apply_operation(self.job, cmd.op, cmd.arg, self.ctx.settings)

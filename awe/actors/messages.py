@@ -205,6 +205,8 @@ class JobOverview(JobCommand):
 
 @dataclass(frozen=True, kw_only=True)
 class GetWorkunit(JobCommand):
+    """Answers (view, acl): the workunit (its lease holder in `client`) and its job's ACL."""
+
     wuid: str
 
 
@@ -314,12 +316,24 @@ class Durable(JobCommand):
 class RegisterClient(Command):
     profile: Any = field(repr=False)
     token: str | None = field(default=None, repr=False)
+    proof: str = "none"  # awe.model.workerauth.Proof of the profile's id
+    asks_secret: bool = False  # the worker asked for a secret (awe's worker does)
 
 
 @dataclass(frozen=True, kw_only=True)
 class Heartbeat(Command):
     client_id: str
     token: str | None = field(default=None, repr=False)
+    proof: str = "none"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CheckClient(Command):
+    """May this request act as `client_id`? Answers an `awe.model.workerauth.WorkerCheck`."""
+
+    client_id: str
+    token: str | None = field(default=None, repr=False)
+    proof: str = "none"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -347,6 +361,7 @@ class ControlAllClients(Command):
 class Checkout(Command):
     client_id: str
     token: str | None = field(default=None, repr=False)
+    proof: str = "none"
     available: int | None = None
     wait_s: float = 0.0
     wait_token: int = 0
@@ -356,6 +371,7 @@ class Checkout(Command):
 class ReportWork(Command):
     client_id: str
     token: str | None = field(default=None, repr=False)
+    proof: str = "none"
     wuid: str
     status: str
     computetime: int = 0
@@ -367,6 +383,7 @@ class ReportWork(Command):
 class GetSecret(Command):
     client_id: str
     token: str | None = field(default=None, repr=False)
+    proof: str = "none"
     wuid: str
     kind: str
 
@@ -377,6 +394,7 @@ class ClientDataRights(Command):
 
     client_id: str
     token: str | None = field(default=None, repr=False)
+    proof: str = "none"
     job_id: str
     ask: DataAsk
 

@@ -240,7 +240,8 @@ class QueueActor(SingletonActor):
         if loading is None:
             loading = self._loading[job_id] = Loading()
             ref, read = self.actor_ref, self.ctx.read_job
-            assert read is not None and self.ctx.read_pool is not None
+            if read is None or self.ctx.read_pool is None:
+                raise RuntimeError("JobContext has no read_job or read_pool")
             future = self.ctx.read_pool.submit(read, job_id)
             future.add_done_callback(
                 lambda f: tell_quietly(ref, Loaded(job_id=job_id, result=f)))  # fmt: skip

@@ -65,7 +65,7 @@ def _stored(cmd: JobCommand, doc: dict[str, Any]) -> Any:
     if isinstance(cmd, GetWorkunit):
         job = Job.from_doc(doc)
         task, unit = lifecycle.find_unit(job, cmd.wuid)
-        return lifecycle.workunit_view(job, task, unit)
+        return lifecycle.workunit_view(job, task, unit), acl
     if isinstance(cmd, ApplyReport):  # the job left the queue: a late or repeated report
         lifecycle.find_unit(Job.from_doc(doc), cmd.wuid)
         return "ok"

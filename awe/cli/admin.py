@@ -121,7 +121,7 @@ def logs(api: Api, wuid: str, report: str) -> None:
     try:
         text = api.get(resource_path("work", wuid), {"report": report}).data
     except ApiError as error:
-        if error.status != 400 or "not found" not in error.message:
+        if error.status not in (400, 404) or "found" not in error.message:
             raise
         missing_report(api, wuid, report)
         return

@@ -6,9 +6,8 @@ import secrets
 
 import tornado.web
 
-from awe.eventstream import mask_ticket
 from awe.http import clients, data, events, jobs, metrics, openapi, queue, ui, work
-from awe.http.base import ResourceHandler, Services
+from awe.http.base import ResourceHandler, Services, loggable_uri
 
 ROUTE_MODULES = (jobs, work, clients, queue, metrics, events, ui, openapi, data)
 
@@ -53,6 +52,6 @@ def _log_request(handler: tornado.web.RequestHandler) -> None:
     ):
         level = logging.DEBUG  # "No eligible workunit found" every few seconds per idle worker
     logging.getLogger("awe.access").log(
-        level, "%s %s %d %.1fms", request.method, mask_ticket(request.uri), status,
+        level, "%s %s %d %.1fms", request.method, loggable_uri(request.uri), status,
         1000.0 * request.request_time(),
     )  # fmt: skip

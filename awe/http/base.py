@@ -7,7 +7,6 @@ IOLoop), turn the answer into the envelope.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
 import secrets
@@ -24,11 +23,14 @@ import tornado.web
 from awe.actors.base import ask, new_reply
 from awe.actors.messages import QueueStatus
 from awe.config import ServerConfig
-from awe.errors import AweError, TooLarge, Unauthorized, Unavailable
+from awe.errors import AweError, TooLarge, Unavailable
 from awe.events import EventBus
-from awe.model.access import Caller
-from awe.model.access import check_acl as acl_allows
+from awe.http.auth import AuthMixin
 from awe.model.jsontext import INT64_MAX
+from awe.model.origins import OriginPolicy
+from awe.model.redact import redact_uri
+from awe.model.rights import Policy
+from awe.model.workerauth import new_key
 from awe.store.base import Store, StoreUnavailable
 
 log = logging.getLogger("awe.http")
@@ -51,6 +53,9 @@ class Services:
     snapshots: Any = None  # the store's one writer: full deletion and imports go through it
     events: EventBus = field(default_factory=EventBus)  # every state change, for streams/metrics
     datastore: Any = None  # awe.dataplane.DataService: the job files served under /data
+    policy: Policy = field(default_factory=Policy)  # who may what (config)
+    client_key: bytes = field(default_factory=new_key, repr=False)  # worker secrets' key
+    origins: OriginPolicy = field(default_factory=OriginPolicy)
 
 
 def new_request_id() -> str:
@@ -59,7 +64,7 @@ def new_request_id() -> str:
 
 
 @tornado.web.stream_request_body
-class APIHandler(tornado.web.RequestHandler):
+class APIHandler(AuthMixin, tornado.web.RequestHandler):
     """Base of every awe handler: one `write_error` makes every failure an AWE envelope.
 
     Every body streams in under a cap (`body_limit`), so the cap is known before any byte of
@@ -78,10 +83,9 @@ class APIHandler(tornado.web.RequestHandler):
             self.request_id = new_request_id()
         self.set_header("X-Request-Id", self.request_id)
         self.set_header("Content-Type", "application/json")
-        self.set_header("Access-Control-Allow-Origin", "*")
-        self.set_header("Access-Control-Allow-Methods", "POST, GET, PUT, DELETE, OPTIONS")
-        self.set_header("Access-Control-Allow-Headers", "Authorization, Datatoken")
-        self.set_header("Access-Control-Expose-Headers", "X-Request-Id")
+        self.set_header("Vary", "Origin")
+        if hasattr(self, "services"):  # not yet in __init__; again after an error's clear()
+            self._cors()
 
     def reply(self, data: Any, status: int = 200, error: list[str] | None = None, **extra: Any):
         """Write the envelope `{"status", "data", "error", ...}` (spec 8.1)."""
@@ -118,7 +122,7 @@ class APIHandler(tornado.web.RequestHandler):
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         if isinstance(value, AweError | StoreUnavailable | tornado.web.HTTPError):
-            log.info("%s %s -> %s", self.request.method, self.request.uri, value)
+            log.info("%s %s -> %s", self.request.method, loggable_uri(self.request.uri), value)
         else:
             log.error("%s %s failed (request %s):\n%s", self.request.method, self.request.path,
                       self.request_id,
@@ -200,6 +204,8 @@ class APIHandler(tornado.web.RequestHandler):
         self._over = False
         limit, _ = self.body_limit()
         self.request.connection.set_max_body_size(max(limit, self.config.api.max_body_bytes))
+        if self.refuse_other_origins():
+            return
         length = self.request.headers.get("Content-Length", "")
         if length.isdigit() and int(length) > limit:
             self._refuse_before_body(self._too_large(length), int(length))
@@ -215,7 +221,7 @@ class APIHandler(tornado.web.RequestHandler):
         lines = [f"HTTP/1.1 {status} {tornado.httputil.responses.get(status, 'Error')}"]
         lines += [f"{name}: {value}" for name, value in headers.get_all()]
         answer = ("\r\n".join(lines) + "\r\n\r\n" + body).encode("latin1", "replace")
-        method, uri = self.request.method, self.request.uri
+        method, uri = self.request.method, loggable_uri(self.request.uri)
         logging.getLogger("awe.access").warning("%s %s %d (before the body): %s", method, uri,
                                                 error.status, error.message)  # fmt: skip
         stream = self.detach()
@@ -264,48 +270,10 @@ class APIHandler(tornado.web.RequestHandler):
         except StoreUnavailable as err:
             raise Unavailable(f"store unavailable: {err}") from err
 
-    # ---- auth -----------------------------------------------------------------------------
 
-    def user(self) -> str:
-        """The caller's name from a bearer/basic token, or `public` when anonymous (spec 8.2)."""
-        header = self.request.headers.get("Authorization", "")
-        if not header or header.startswith("CG_TOKEN "):
-            return PUBLIC
-        scheme, _, credential = header.partition(" ")
-        tokens = self.config.auth.tokens
-        bearers = ("bearer", "oauth", *self.config.auth.oauth_bearers)  # AWE's oauth_bearers
-        if scheme.lower() in bearers and credential in tokens:
-            return tokens[credential]
-        if scheme.lower() == "basic":
-            try:
-                name, _, secret = base64.b64decode(credential).decode().partition(":")
-            except ValueError:
-                raise Unauthorized("Invalid Auth Header") from None
-            if tokens.get(secret) == name:
-                return name
-        raise Unauthorized("Invalid Auth Header")
-
-    def is_admin(self, user: str) -> bool:
-        return user in self.config.auth.admin_users
-
-    def require(self, right: str) -> str:
-        """The caller, if anonymous callers may `right` (read/write/delete) or it is a user."""
-        user = self.user()
-        if user == PUBLIC and not getattr(self.config.anonymous, right):
-            raise Unauthorized("No Authorization")
-        return user
-
-    def check_acl(self, doc: dict[str, Any], right: str) -> None:
-        acl_allows(doc.get("acl") or {}, self.caller(right), right)
-
-    def caller(self, right: str) -> Caller:
-        """Who asks, once anonymous callers are allowed `right`; the job's actor checks its ACL."""
-        user = self.require(right)
-        return Caller(user, self.is_admin(user))
-
-    def cg_token(self) -> str | None:
-        header = self.request.headers.get("Authorization", "")
-        return header[len("CG_TOKEN ") :] if header.startswith("CG_TOKEN ") else None
+def loggable_uri(uri: str | None) -> str:
+    """A request's URI as logs may show it (a stream ticket, a token put in a query: masked)."""
+    return redact_uri(uri or "")
 
 
 class UploadHandler(APIHandler):

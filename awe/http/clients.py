@@ -13,6 +13,7 @@ from awe.actors.messages import (
 from awe.errors import AweError, NotImplementedOp
 from awe.http.base import APIHandler, UploadHandler, smaller_cap
 from awe.model import jsontext
+from awe.model.workerauth import ASK_FOR_SECRET, SECRET_HEADER, Proof, derive_secret
 
 
 class ClientsHandler(UploadHandler):
@@ -26,15 +27,22 @@ class ClientsHandler(UploadHandler):
             profile = jsontext.loads(raw) if raw else {}
         except ValueError as err:
             raise AweError(f"Error in registering new client:{err}") from None
-        registry = self.services.registry
-        self.reply(await self.ask(registry, RegisterClient, profile=profile, token=self.cg_token()))
+        profile_id = profile.get("id") if isinstance(profile, dict) else None
+        profile_id = profile_id if isinstance(profile_id, str) else ""
+        shown = self.proof(profile_id)
+        asks = self.request.headers.get(SECRET_HEADER) == ASK_FOR_SECRET
+        record = await self.ask(self.services.registry, RegisterClient, profile=profile,
+                                token=self.cg_token(), proof=shown, asks_secret=asks)  # fmt: skip
+        if shown == Proof.VALID or (asks and not profile_id):  # never for an id it only claims
+            self.set_header(SECRET_HEADER, derive_secret(self.services.client_key, record["id"]))
+        self.reply(record)
 
     async def get(self) -> None:
-        self.require("read")
+        self.authorize("client.list")
         self.reply(await self.ask(self.services.registry, ListClients, busy=self.flag("busy")))
 
     async def put(self) -> None:
-        self.require("write")
+        self.authorize("client.control_all")
         ops = [op for op in ("suspendall", "resumeall") if self.flag(op)]
         if not ops:
             raise NotImplementedOp()
@@ -49,13 +57,13 @@ class ClientHandler(APIHandler):
         registry = self.services.registry
         if self.flag("heartbeat"):
             self.reply(await self.ask(registry, Heartbeat, client_id=client_id,
-                                      token=self.cg_token()))  # fmt: skip
+                                      token=self.cg_token(), proof=self.proof(client_id)))  # fmt: skip
         else:
-            self.require("read")
+            self.authorize("client.show")
             self.reply(await self.ask(registry, GetClient, client_id=client_id))
 
     async def put(self, client_id: str) -> None:
-        self.require("write")
+        self.authorize("client.control")
         ops = [op for op in ("suspend", "resume") if self.flag(op)]
         if not ops:
             raise NotImplementedOp()
@@ -63,7 +71,7 @@ class ClientHandler(APIHandler):
         self.reply(await self.ask(registry, ControlClient, client_id=client_id, op=ops[0]))
 
     async def delete(self, client_id: str) -> None:
-        self.require("delete")
+        self.authorize("client.delete")
         registry = self.services.registry
         self.reply(await self.ask(registry, ControlClient, client_id=client_id, op="delete"))
 

@@ -59,10 +59,13 @@ class DataHandler(APIHandler):
         """A blocking datastore call, on its own pool: the IOLoop never waits for a disk."""
         return await asyncio.get_running_loop().run_in_executor(self.data.pool, fn, *args)
 
-    async def authorize(
+    async def data_rights(
         self, op: str, job_id: str, task: str = "", filename: str = "", rank: int = 0
     ) -> Grant:
-        """May the caller do `op` on this job's files? Raises the error to answer if not."""
+        """May the caller do `op` on this job's files? Raises the error to answer if not.
+
+        The rights are `data.read` / `data.write` of awe/model/rights.py, applied by
+        `model.data_access` where the job is (its ACL, its leases)."""
         data_access.check_names(task, filename)
         self.data.store.job_dir(job_id)  # a job id that is no safe folder name: 400
         user = self.user()
@@ -75,7 +78,8 @@ class DataHandler(APIHandler):
         # a worker goes through the registry first, which checks who it is
         if client:
             return await self.ask(self.services.registry, ClientDataRights, client_id=client,
-                                  token=self.cg_token(), job_id=job_id, ask=ask)  # fmt: skip
+                                  token=self.cg_token(), proof=self.proof(client), job_id=job_id,
+                                  ask=ask)  # fmt: skip
         return await self.ask(self.services.queue, DataRights, job_id=job_id, ask=ask)
 
     def file_url(self, job_id: str, task: str, filename: str) -> str:
@@ -114,7 +118,7 @@ class DataJobHandler(DataHandler):
     """`GET /data/{job}`: the job's files in the datastore."""
 
     async def get(self, job_id: str) -> None:
-        await self.authorize(READ, job_id)
+        await self.data_rights(READ, job_id)
         files = await self.io(self.data.store.list_job, job_id)
         for entry in files:
             entry["url"] = self.file_url(job_id, entry["task"], entry["filename"])
@@ -140,14 +144,18 @@ class DataFileHandler(DataHandler):
 
     async def prepare(self) -> None:
         """A PUT is checked before its body streams in: rights, size, the file to write."""
-        if self.request.method != "PUT":
+        if self.refuse_other_origins() or self.request.method != "PUT":
             return
         job_id, task, filename = self.path_args
         limit = self.data.max_file_bytes
         self.request.connection.set_max_body_size(limit + BLOCK)  # past that Tornado hangs up
         rank = self.int_arg("rank", 0)
-        self._grant = await self.authorize(WRITE, job_id, task, filename, rank)
         length = self.request.headers.get("Content-Length", "")
+        try:
+            self._grant = await self.data_rights(WRITE, job_id, task, filename, rank)
+        except AweError as refused:  # answered before the body, so the uploader reads why
+            self._refuse_before_body(refused, int(length) if length.isdigit() else limit)
+            return
         if length.isdigit() and int(length) > limit:
             raise TooLarge(f"file of {length} bytes is over the limit of {limit} bytes")
         self._expected_md5 = _md5_header(self.request.headers.get("Content-MD5"))
@@ -187,7 +195,8 @@ class DataFileHandler(DataHandler):
                 f"the sender said {self._expected_md5}; nothing stored",
                 CHECKSUM_MISMATCH,
             )
-        assert self._grant is not None
+        if self._grant is None:  # prepare refused: put() is not reached then
+            raise AweError("upload refused before its body")
         try:
             meta = await self.io(self.data.store.commit, sink, job_id, task, filename,
                                  self._grant.part)  # fmt: skip
@@ -239,7 +248,7 @@ class DataFileHandler(DataHandler):
         await self._download(job_id, task, filename, body=False)
 
     async def _download(self, job_id: str, task: str, filename: str, body: bool) -> None:
-        await self.authorize(READ, job_id, task, filename)
+        await self.data_rights(READ, job_id, task, filename)
         opened = await self.io(self.data.store.open_file, job_id, task, filename)
         if opened is None:
             raise NotFound(f"file not found: {job_id}/{task}/{filename}")

@@ -20,7 +20,9 @@ from tornado.ioloop import IOLoop
 from awe import eventstream, metrics
 from awe.errors import AweError, Unauthorized
 from awe.events import Event
-from awe.http.base import PUBLIC, APIHandler
+from awe.http.base import APIHandler
+from awe.model import rights
+from awe.model.access import Caller
 
 TICKET_NAME = "awe-events"
 
@@ -36,8 +38,8 @@ class EventsHandler(APIHandler):
         self._buffer = eventstream.StreamBuffer(self.config.events.buffer)
 
     async def get(self) -> None:
-        user = self._caller()
-        admin = self.is_admin(user)
+        caller = self._caller()
+        policy = self.services.policy
         job = self.arg("job") or ""
         try:
             last_id = eventstream.parse_last_id(
@@ -51,7 +53,7 @@ class EventsHandler(APIHandler):
         def offer(event: Event) -> None:  # on the IOLoop: filter, buffer, drop a slow reader
             if self._closed or not eventstream.wanted(event, job):
                 return
-            if not eventstream.may_see(event, user, admin):
+            if not eventstream.may_see(event, caller, policy):
                 return
             if not self._buffer.push(event):
                 self._drop()
@@ -136,24 +138,19 @@ class EventsHandler(APIHandler):
         self._gone.set()
         self._wake.set()
 
-    def _caller(self) -> str:
+    def _caller(self) -> Caller:
         """The user from `?ticket=` or from the Authorization header; anonymous rules apply."""
         ticket = self.arg("ticket")
         if ticket is None:
-            return self.require("read")
+            return self.authorize("events.stream")
         ttl_days = self.config.events.ticket_ttl_s / 86400
         secret = self.application.settings["cookie_secret"]
         user = tornado.web.decode_signed_value(secret, TICKET_NAME, ticket, max_age_days=ttl_days)
         if user is None:
             raise Unauthorized("stream ticket invalid or expired: get a new one")
-        name = user.decode()
-        if name == PUBLIC and not self.config.anonymous.read:
-            raise Unauthorized("No Authorization")
-        return name
-
-    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        self.request.uri = eventstream.mask_ticket(self.request.uri or "")  # before it is logged
-        super().log_exception(typ, value, tb)
+        caller = Caller(user.decode(), self.is_admin(user.decode()))
+        rights.authorize("events.stream", self.services.policy, caller)
+        return caller
 
     def finish(self, chunk: Any = None) -> Any:
         if self._finished or (self._closed and self._headers_written):
@@ -166,7 +163,7 @@ class TicketHandler(APIHandler):
     """`POST /events/ticket`: a short-lived ticket that lets an EventSource open `/events`."""
 
     def post(self) -> None:
-        user = self.require("read")
+        user = self.authorize("events.ticket").user
         ttl = self.config.events.ticket_ttl_s
         ticket = self.create_signed_value(TICKET_NAME, user).decode()
         expires = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + ttl))

@@ -117,6 +117,7 @@ class MetricsHandler(APIHandler):
     """Counters and histograms (default registry) and this moment's gauges, in one exposition."""
 
     async def get(self) -> None:
+        self.authorize("metrics")
         started = time.perf_counter()
         status = await self.ask(self.services.queue, QueueStatus)
         clients = await self.ask(self.services.registry, ListClients)

@@ -6,7 +6,7 @@ import asyncio
 from typing import Any
 
 from awe.actors.messages import JobOverview, ListClients, QueueStatus, Registered, SuspendQueue
-from awe.errors import NotImplementedOp, Unauthorized
+from awe.errors import NotImplementedOp
 from awe.http.base import APIHandler
 from awe.model import compat
 from awe.model.times import now
@@ -15,7 +15,7 @@ from awe.model.times import now
 class QueueHandler(APIHandler):
     async def get(self) -> None:
         """AWE's queue status: plain text (what `awe_qstat.pl` prints) or, with `?json`, counts."""
-        self.require("read")
+        self.authorize("queue.show")
         status = compat.queue_status(
             await self.ask(self.services.queue, QueueStatus),
             await live_overviews(self),
@@ -24,9 +24,7 @@ class QueueHandler(APIHandler):
         self.reply(status if self.flag("json") else compat.queue_text(status, now()))
 
     async def put(self) -> None:
-        user = self.require("write")
-        if self.config.auth.admin_users and not self.is_admin(user):
-            raise Unauthorized("User Unauthorized")
+        self.authorize("queue.control")
         if self.flag("suspend") or self.flag("resume"):
             queue = self.services.queue
             self.reply(await self.ask(queue, SuspendQueue, suspended=self.flag("suspend")))

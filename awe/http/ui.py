@@ -25,23 +25,22 @@ class WhoAmIHandler(APIHandler):
     """`GET /whoami`: who the caller is and what it may do, so the page offers only that."""
 
     def get(self) -> None:
-        user = self.user()
-        anonymous = user == PUBLIC
+        caller = self.caller()
+        anonymous = caller.user == PUBLIC
+        policy = self.services.policy
         rights = {
-            right: (not anonymous) or bool(getattr(self.config.anonymous, right))
+            right: (not anonymous) or policy.anonymous_may(right)
             for right in ("read", "write", "delete")
         }
-        admin = self.is_admin(user)
-        admins_exist = bool(self.config.auth.admin_users)
         self.reply(
             {
-                "user": user,
+                "user": caller.user,
                 "anonymous": anonymous,
-                "admin": admin,
+                "admin": caller.admin,
                 "rights": rights,
-                # PUT /queue is for admins once admins are named (awe/http/queue.py)
-                "queue_control": rights["write"] and (admin or not admins_exist),
-                "client_control": rights["write"],
+                # from the same table as the handlers (awe/model/rights.py)
+                "queue_control": self.allowed("queue.control", caller),
+                "client_control": self.allowed("client.control", caller),
             }
         )
 

@@ -12,12 +12,13 @@ from pykka import ActorDeadError
 from awe.actors.base import SHUTTING_DOWN, new_reply
 from awe.actors.messages import (
     CancelWait,
+    CheckClient,
     Checkout,
     GetSecret,
     GetWorkunit,
     ReportWork,
 )
-from awe.errors import NO_WORK, AweError, Timeout, Unauthorized, Unavailable
+from awe.errors import NO_WORK, AweError, Timeout, Unavailable
 from awe.http.base import APIHandler, UploadHandler, smaller_cap
 from awe.http.queue import live_overviews
 from awe.model import compat, jsontext
@@ -26,6 +27,7 @@ from awe.store.base import Report
 
 REPORT_FILES = ("stdout", "stderr", "worknotes", "perf", "outputs")
 NEED_CLIENT = "This request type requires the client=clientid parameter."
+LEASED = ("checkout", "suspend")  # workunit states in which a client holds its lease
 _wait_tokens = itertools.count(1)
 
 
@@ -45,11 +47,11 @@ class WorkListHandler(APIHandler):
     async def _listing(self) -> None:
         """The workunits in the queue (queued, checkout, suspend) of jobs the caller may read;
         with `?query` sorted and paged as AWE's monitor asks (`total_count`)."""
-        self.require("read")
+        caller = self.authorize("work.list")
         views = [
             view
             for overview in await live_overviews(self, workunits=True)
-            if self._readable(overview["acl"])
+            if self.allowed("job.show", caller, acl=overview["acl"])  # the caller's own
             for view in overview["views"]
         ]
         state = self.arg("state")
@@ -66,20 +68,13 @@ class WorkListHandler(APIHandler):
         page = ordered[offset : offset + rows]
         self.reply(page, limit=limit, offset=offset, total_count=len(ordered))
 
-    def _readable(self, acl: dict[str, Any]) -> bool:
-        try:
-            self.check_acl({"acl": acl}, "read")
-        except Unauthorized:
-            return False
-        return True
-
     async def _checkout(self, client_id: str, available: int | None, wait_s: float) -> Any:
         """Through the registry (is the client known, not suspended?) to the queue's pick."""
         registry, deadline = self.services.registry, self.config.api.ask_timeout_s
         token = next(_wait_tokens)
         command = Checkout(client_id=client_id, token=self.cg_token(), available=available,
-                           wait_s=wait_s, wait_token=token, stimulus=self.request_id,
-                           reply=new_reply())  # fmt: skip
+                           proof=self.proof(client_id), wait_s=wait_s, wait_token=token,
+                           stimulus=self.request_id, reply=new_reply())  # fmt: skip
         try:
             registry.tell(command)
         except ActorDeadError as err:
@@ -123,15 +118,26 @@ class WorkHandler(UploadHandler):
         await self._report(compat.decode_work_id(wuid))
 
     async def _view(self, wuid: str) -> dict[str, Any]:
-        self.require("read")
+        return await self._readable_unit(wuid, "work.show")
+
+    async def _readable_unit(self, wuid: str, key: str) -> dict[str, Any]:
+        """The workunit, if the caller may see it: its job's readers, or its lease holder."""
+        client_id = self.arg("client")
+        worker = None
+        if client_id is not None:  # a worker reading its own workunit
+            worker = await self.ask(self.services.registry, CheckClient, client_id=client_id,
+                                    token=self.cg_token(), proof=self.proof(client_id))  # fmt: skip
+        self.authorize(key, worker=worker)
         job_id, _, _ = split_work_id(wuid)
-        return await self.ask(self.services.queue, GetWorkunit, job_id=job_id, wuid=wuid)
+        view, acl = await self.ask(self.services.queue, GetWorkunit, job_id=job_id, wuid=wuid)
+        holder = view["client"] if view["state"] in LEASED else ""
+        self.authorize(key, worker=worker, acl=acl, holder=holder)
+        return view
 
     async def _report_file(self, wuid: str, name: str) -> None:
-        self.require("read")
-        split_work_id(wuid)
         if name not in ("stdout", "stderr", "worknotes", "perf"):
             raise AweError(f"log type '{name}' not found")
+        await self._readable_unit(wuid, "work.report_file")
         content = await self.read_store(self.services.store.get_report, wuid, name)
         if content is None:
             raise AweError(f"log type '{name}' not found")
@@ -142,7 +148,8 @@ class WorkHandler(UploadHandler):
         if not client_id:
             raise AweError(NEED_CLIENT)
         value = await self.ask(self.services.registry, GetSecret, client_id=client_id,
-                               token=self.cg_token(), wuid=wuid, kind=kind)  # fmt: skip
+                               token=self.cg_token(), proof=self.proof(client_id), wuid=wuid,
+                               kind=kind)  # fmt: skip
         if value is None:
             raise AweError(f"error in getting token for job {wuid}")
         header = "Datatoken" if kind == "datatoken" else "Privateenv"
@@ -169,7 +176,8 @@ class WorkHandler(UploadHandler):
             notes = (self.file("notes") or b"").decode(errors="replace")[-4096:]
         answer = await self.ask(
             self.services.registry, ReportWork, client_id=client_id, token=self.cg_token(),
-            wuid=wuid, status=status, computetime=computetime, notes=notes, reports=tuple(reports),
+            proof=self.proof(client_id), wuid=wuid, status=status, computetime=computetime,
+            notes=notes, reports=tuple(reports),
         )  # fmt: skip
         self.reply("ok" if answer is None else answer)
 

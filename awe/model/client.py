@@ -52,6 +52,8 @@ class Client:
     git_commit_hash: str = ""
     # instructions waiting for the next heartbeat: wuids to discard, and whether to stop
     pending_discard: list[str] = field(default_factory=list)
+    # it registered with a secret: no call as its id is taken without it (awe.model.workerauth)
+    secured: bool = False
 
     @property
     def active(self) -> bool:

@@ -14,13 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from awe.errors import AweError, Unauthorized
-from awe.model.access import PUBLIC, Caller, check_acl
+from awe.model import rights
+from awe.model.access import PUBLIC, Caller
 from awe.model.ids import task_id, work_id
 from awe.model.job import ACTIVE_JOB_STATES, Job, JobState, Task, TaskState, WorkState
 from awe.model.names import filename_problem, taskid_problem
 
 READ, WRITE = "read", "write"
-FORBIDDEN = 403
 GONE = 409  # the job no longer takes files
 
 
@@ -83,7 +83,7 @@ def _read(job: Job, ask: DataAsk) -> Grant:
         return Grant(ask.task, ask.filename)
     if ask.user == PUBLIC and not ask.anonymous_read:
         raise Unauthorized("No Authorization" if not ask.client else "User Unauthorized")
-    check_acl(job.acl, Caller(ask.user, ask.admin), READ)  # the job's own readers
+    rights.authorize_job("data.read", Caller(ask.user, ask.admin), job.acl)  # its readers
     return Grant(ask.task, ask.filename)
 
 
@@ -99,8 +99,8 @@ def _write(job: Job, ask: DataAsk) -> Grant:
     unit = task.unit(ask.rank)
     if unit is None:
         raise AweError(f"no workunit found with id {wuid}")
-    if unit.client != ask.client or unit.state not in (WorkState.CHECKOUT, WorkState.SUSPEND):
-        raise AweError(f"client {ask.client} does not hold workunit {wuid}", FORBIDDEN)
+    leased = unit.state in (WorkState.CHECKOUT, WorkState.SUSPEND)
+    rights.authorize_holder(ask.client, unit.client if leased else "")  # 401 for anyone else
     if task.state == TaskState.SKIPPED:
         raise AweError(f"task {task.id} was skipped: it takes no more files", GONE)
     if not _datastore_output(task, ask.filename):

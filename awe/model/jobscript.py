@@ -36,12 +36,13 @@ def _task_error(detail: str) -> JobScriptError:
     return JobScriptError(f"error in InitTask: {detail}")
 
 
-def _expect(value: Any, kind: type | tuple[type, ...], where: str) -> Any:
+def _expect(value: Any, kind: type | tuple[type, ...], where: str, secret: bool = False) -> Any:
     kinds = kind if isinstance(kind, tuple) else (kind,)
     if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
         names = {str: "a string", int: "an integer", dict: "an object", list: "an array"}
         wanted = " or ".join(names.get(k, k.__name__) for k in kinds)
-        raise JobScriptError(f"{where} must be {wanted}, got {json.dumps(value)[:60]}")
+        got = type(value).__name__ if secret else json.dumps(value)[:60]  # a secret: not in logs
+        raise JobScriptError(f"{where} must be {wanted}, got {got}")
     return value
 
 
@@ -157,9 +158,10 @@ def _parse_task(raw: Any, index: int, job_id: str, limits: LimitsConfig) -> Task
     cmd.setdefault("args", "")
     environ = dict(_expect(cmd.get("environ") or {}, dict, f"{where} cmd.environ"))
     for scope in ("public", "private"):
-        values = _expect(environ.get(scope) or {}, dict, f"{where} cmd.environ.{scope}")
+        private = scope == "private"
+        values = _expect(environ.get(scope) or {}, dict, f"{where} cmd.environ.{scope}", private)
         for key, value in values.items():
-            _expect(value, str, f"{where} cmd.environ.{scope}.{key}")
+            _expect(value, str, f"{where} cmd.environ.{scope}.{key}", private)
         environ[scope] = dict(values)
     cmd["environ"] = environ
     cmd["has_private_env"] = bool(environ["private"])

@@ -29,7 +29,12 @@ def document() -> dict[str, Any]:
                 "Every JSON answer is AWE's envelope {status, data, error}. Every endpoint also "
                 "takes AWE's `callback=<name>` (JSONP) and `always200` (errors answered with "
                 "HTTP 200, the real status in the envelope). Auth: `Authorization: Bearer "
-                "<token>` (or Basic user:token) for users, `CG_TOKEN <token>` for workers."
+                "<token>` (or Basic user:token) for users, `CG_TOKEN <token>` for workers, "
+                "who also send `X-AWE-Client-Secret: <secret>` with every call as their client "
+                "id (POST /client answers the secret in that header when the request sends "
+                "`X-AWE-Client-Secret: new`). Who may call what: the README's permission "
+                "table. A browser request that changes state from an origin not in "
+                "`api.allowed_origins` is refused with 403 before any handler runs."
             ),
         },
         "paths": PATHS,

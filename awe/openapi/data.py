@@ -7,7 +7,7 @@ from awe.openapi.schemas import Schema, envelope, obj, ref
 
 DATA_ERRORS = {
     **ERROR_TEXT,
-    "403": "the caller does not hold the workunit whose output this is",
+    "403": "a browser request from an origin not in api.allowed_origins",
     "409": "the job no longer takes files (finished, deleted or not in the queue)",
     "416": "the range starts past the end of the file (Content-Range: bytes */<size>)",
     "422": "the bytes that arrived differ from the Content-MD5 sent: nothing was stored",

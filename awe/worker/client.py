@@ -16,12 +16,14 @@ import urllib3
 
 from awe import errors
 from awe.envelope import ApiError, Unreachable, decode_envelope
+from awe.model.workerauth import ASK_FOR_SECRET, CLIENT_SECRET, SECRET_HEADER
 
 # Error strings the server sends that the worker reacts to (spec 5.3, 6.2, 14).
 NO_WORK = (errors.NO_WORK, errors.QUEUE_EMPTY, errors.QUEUE_SUSPENDED)  # idle, try again
 CLIENT_NOT_FOUND = errors.CLIENT_NOT_FOUND
 CLIENT_SUSPENDED = errors.CLIENT_SUSPENDED
 CLIENT_DELETED = errors.CLIENT_DELETED
+__all__ = ["CLIENT_SECRET", "ApiError", "ServerApi", "Unreachable", "make_pool"]
 
 # A file part of a multipart body: (filename, content, content type).
 FilePart = tuple[str, bytes, str]
@@ -34,7 +36,12 @@ def make_pool(slots: int) -> urllib3.PoolManager:
 
 
 class ServerApi:
-    """Requests to one awe-server on behalf of one client id."""
+    """Requests to one awe-server on behalf of one client id.
+
+    The secret the server gave at registration (`secret`) goes with every call, so that the
+    client id is not a credential by itself (awe.model.workerauth). It is kept in memory only,
+    across re-registrations: a restarted server recognises it and re-attaches our work.
+    """
 
     def __init__(
         self,
@@ -49,13 +56,22 @@ class ServerApi:
         self.headers = (
             {"Authorization": f"CG_TOKEN {clientgroup_token}"} if clientgroup_token else {}
         )
+        self.secret = ""
 
     def register(self, profile: dict[str, Any]) -> dict[str, Any]:
-        """POST /client with the profile as file part `profile`; the answer is our record."""
+        """POST /client with the profile as file part `profile`; the answer is our record.
+
+        With our `id` we show our secret; without, we ask for one. A server that gives none
+        (AWE itself, or ours for an id it did not make) leaves us without.
+        """
         part: FilePart = ("clientprofile.json", json.dumps(profile).encode(), "application/json")
-        data = self._call("POST", "/client", fields={"profile": part})
+        shown = self.secret if profile.get("id") and self.secret else ASK_FOR_SECRET
+        response = self._request("POST", "/client", None, fields={"profile": part},
+                                 headers={**self.headers, SECRET_HEADER: shown})  # fmt: skip
+        data = decode_envelope(response.status, response.data)
         if not isinstance(data, dict) or not data.get("id"):
             raise ApiError(f"registration answer has no client id: {data!r}", 200)
+        self.secret = response.headers.get(SECRET_HEADER, "")
         return data
 
     def heartbeat(self, client_id: str) -> dict[str, str]:
@@ -110,6 +126,10 @@ class ServerApi:
         )
         self._call("PUT", path, fields=dict(files))
 
+    def auth_headers(self) -> dict[str, str]:
+        """What proves who we are: the clientgroup token, and our secret once we have one."""
+        return {**self.headers, SECRET_HEADER: self.secret} if self.secret else dict(self.headers)
+
     def _call(self, method: str, path: str, read_timeout: float | None = None, **kw: Any) -> Any:
         response = self._request(method, path, read_timeout, **kw)
         return decode_envelope(response.status, response.data)
@@ -125,9 +145,8 @@ class ServerApi:
         timeout = urllib3.Timeout(
             connect=min(10.0, self.timeout_s), read=read_timeout or self.timeout_s
         )
+        kw.setdefault("headers", self.auth_headers())
         try:
-            return self.http.request(
-                method, self.base_url + path, headers=self.headers, timeout=timeout, **kw
-            )
+            return self.http.request(method, self.base_url + path, timeout=timeout, **kw)
         except urllib3.exceptions.HTTPError as err:
             raise Unreachable(f"{method} {path.split('?')[0]}: {err}") from err

@@ -23,6 +23,7 @@ from awe.worker.cleaner import Cleaner
 from awe.worker.client import (
     CLIENT_DELETED,
     CLIENT_NOT_FOUND,
+    CLIENT_SECRET,
     CLIENT_SUSPENDED,
     NO_WORK,
     ApiError,
@@ -58,7 +59,7 @@ class Worker:
         shock = ShockClient(self.http, config.http_timeout_s, config.upload_retry_pause_s)
         transfer = config.transfer
         self.datastore = DatastoreClient(
-            self.http, config.server_url, self.api.headers, lambda: self.client_id,
+            self.http, config.server_url, self.api.auth_headers, lambda: self.client_id,
             timeout_s=config.http_timeout_s, attempts=transfer.attempts,
             pause_s=transfer.pause_s, max_pause_s=transfer.max_pause_s,
         )  # fmt: skip
@@ -149,7 +150,8 @@ class Worker:
 
     def _join_slots(self, slots: list[threading.Thread]) -> None:
         """Wait for reports, and for open checkouts: work they bring in is handed back."""
-        assert self._report_deadline is not None
+        if self._report_deadline is None:
+            raise RuntimeError("_join_slots before the report deadline was set")
         until = max(self._report_deadline, time.monotonic() + self.config.checkout_wait_s + 5)
         told = False
         while any(t.is_alive() for t in slots) and time.monotonic() < until:
@@ -235,7 +237,16 @@ class Worker:
             profile = {**self.profile, "current_work": {w: True for w in held}}
             log.warning("server does not know client %s: registering again", self.client_id)
             try:
-                self._register(profile)
+                try:
+                    self._register(profile)
+                except ApiError as err:
+                    if err.message != CLIENT_SECRET:
+                        raise
+                    # its key changed: our id is lost, the work we hold is the server's again
+                    log.warning("the server no longer takes client %s's secret: registering "
+                                "as a new client", self.client_id)  # fmt: skip
+                    self.api.secret = ""
+                    self._register({k: v for k, v in profile.items() if k != "id"})
             except (ApiError, Unreachable) as err:
                 log.error("re-registration failed: %s", err)
                 return False
@@ -251,7 +262,7 @@ class Worker:
             try:
                 instructions = self.api.heartbeat(self.client_id)
             except ApiError as err:
-                if err.message == CLIENT_NOT_FOUND:
+                if err.message in (CLIENT_NOT_FOUND, CLIENT_SECRET):
                     self.reregister(generation)
                 else:
                     log.warning("heartbeat refused: %s", err)
@@ -313,7 +324,7 @@ class Worker:
                 log.debug("no work (%s); sleeping %.1fs", err.message, backoff.idle_s)
                 self.stopping.wait(backoff.idle_s)
             return 0
-        if err.message == CLIENT_NOT_FOUND:
+        if err.message in (CLIENT_NOT_FOUND, CLIENT_SECRET):
             if not self.reregister(generation):
                 self.stopping.wait(backoff.error_s)
             return errors
@@ -382,7 +393,7 @@ class Worker:
                 log.info("reported %s %s", wuid, outcome.status)
                 return True
             except ApiError as err:
-                if err.message == CLIENT_NOT_FOUND:
+                if err.message in (CLIENT_NOT_FOUND, CLIENT_SECRET):
                     if self.reregister(generation):
                         continue  # known again: send it now
                     # not re-registered yet: the report is not delivered, so keep trying

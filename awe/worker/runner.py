@@ -115,7 +115,9 @@ class Command:
             try:
                 executable = resolve_command(self.argv[0], self.env, self.cwd)
                 with open(self.stdout_path, "wb") as out, open(self.stderr_path, "wb") as err:
-                    self._proc = subprocess.Popen(
+                    # running the job's command is what a worker is for (SECURITY.md): no
+                    # shell, an argument list, the command resolved on the worker's PATH
+                    self._proc = subprocess.Popen(  # noqa: S603
                         [executable, *self.argv[1:]],
                         cwd=self.cwd,
                         env=self.env,

@@ -147,7 +147,8 @@ class Stager:
         source = io.get("url") or (node_url(io["host"], io["node"]) if has_node(io) else "")
         if not source:
             raise StagingError(f"predata {io.get('filename')} has neither url nor host and node")
-        key = hashlib.md5(f"{source}|{io.get('uncompress') or ''}".encode()).hexdigest()
+        name = f"{source}|{io.get('uncompress') or ''}".encode()
+        key = hashlib.md5(name, usedforsecurity=False).hexdigest()  # a cache file name
         cached = cache_dir / key
         hit = cached.exists()
         if not hit:

@@ -73,7 +73,7 @@ class DatastoreClient:
         self,
         http: urllib3.PoolManager,
         server_url: str,
-        headers: dict[str, str],
+        headers: dict[str, str] | Callable[[], dict[str, str]],
         client_id: Callable[[], str],
         *,
         timeout_s: float = 60.0,
@@ -83,13 +83,18 @@ class DatastoreClient:
     ) -> None:
         self.http = http
         self.base = server_url.rstrip("/")
-        self.headers = dict(headers)
+        # a callable: the worker's credentials as they are now (its secret comes at registration)
+        self._headers = headers if callable(headers) else (lambda: dict(headers))
         self.client_id = client_id
         self.timeout = urllib3.Timeout(connect=min(10.0, timeout_s), read=timeout_s)
         self.attempts = max(1, attempts)
         self.pause_s = pause_s
         self.max_pause_s = max_pause_s
         self._info: dict[str, Any] | None = None
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return dict(self._headers())
 
     # ---- the datastore itself ----------------------------------------------------------------
 

@@ -19,14 +19,16 @@ from tests.e2e.serverproc import ServerProcess
 class GoWorker:
     """What AWE's Go client sends, and only what it reads back: the envelope."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, token: str = "") -> None:
         url = urlparse(base)
         self.host, self.port = url.hostname, url.port
         self.id = ""
+        # AWE v0.9's `clientgroup_token` setting: the only credential such a worker can send
+        self.auth = {"Authorization": f"CG_TOKEN {token}"} if token else {}
 
     def request(self, method: str, path: str, parts: dict[str, tuple[str, bytes]] | None = None):
         conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
-        headers = {"Connection": "close", "User-Agent": "Go-http-client/1.1"}
+        headers = {"Connection": "close", "User-Agent": "Go-http-client/1.1", **self.auth}
         body: Iterator[bytes] | None = None
         if parts is not None:
             payload, content_type = urllib3.encode_multipart_formdata(parts)
@@ -104,5 +106,56 @@ def test_a_v09_worker_registers_checks_out_reports_and_reads_instructions(tmp_pa
         assert again["data"]["id"] == go.id
         go.request("DELETE", f"/client/{go.id}")
         assert go.request("GET", f"/client/{go.id}?heartbeat")["data"] == {"stop": go.id}
+    finally:
+        server.stop()
+
+
+LEGACY = {
+    "anonymous": {"read": False, "write": False, "delete": False},
+    "auth": {"tokens": {"t-ana": "ana"}, "clientgroup_tokens": {"default": "cg-v09"},
+             "legacy_clients": True},
+}  # fmt: skip
+
+
+def test_with_auth_on_a_v09_worker_runs_only_behind_legacy_clients(tmp_path) -> None:
+    """It cannot show a secret: refused once auth is on, served with `auth.legacy_clients`."""
+    strict = {**LEGACY, "auth": {**LEGACY["auth"], "legacy_clients": False}}
+    server = ServerProcess(tmp_path / "strict", strict).start()
+    try:
+        refused = GoWorker(server.url, "cg-v09").request(
+            "POST", "/client", {"profile": ("clientprofile.json", b'{"group": "default"}')}
+        )
+        assert refused["error"] == ["Client secret missing or wrong"]
+    finally:
+        server.stop()
+    server = ServerProcess(tmp_path / "legacy", LEGACY).start()
+    try:
+        go = GoWorker(server.url, "cg-v09")
+        assert go.register()["error"] is None
+        ana = {"Authorization": "Bearer t-ana", "Datatoken": "ana-data-token"}
+        script = {"info": {"name": "v09", "pipeline": "p"},
+                  "tasks": [{"taskid": "0", "cmd": {"name": "echo", "args": "hi"}}]}  # fmt: skip
+        upload = urllib3.encode_multipart_formdata(
+            {"upload": ("job.json", json.dumps(script).encode())}
+        )
+        submitted = urllib3.request("POST", f"{server.url}/job", body=upload[0],
+                                    headers={**ana, "Content-Type": upload[1]}).json()  # fmt: skip
+        work = go.request("GET", f"/work?client={go.id}&available=52428800000")["data"]
+        assert work["info"]["auth"] is True
+        conn = http.client.HTTPConnection(go.host, go.port, timeout=30)
+        conn.request("GET", f"/work/{work['wuid']}?datatoken&client={go.id}", headers=go.auth)
+        assert conn.getresponse().headers["Datatoken"] == "ana-data-token"
+        conn.close()
+        path = f"/work/{work['wuid']}?status=done&client={go.id}&computetime=1&report"
+        assert go.request("PUT", path, {"stdout": ("awe_stdout.txt", b"hi\n")})["data"] == "ok"
+        done = urllib3.request("GET", f"{server.url}/job/{submitted['data']['id']}",
+                               headers=ana).json()  # fmt: skip
+        assert done["data"]["state"] == "completed"
+        # the CG token is that worker's credential: without it, its id is not enough
+        stranger = GoWorker(server.url)
+        stranger.id = go.id
+        assert stranger.request("GET", f"/client/{go.id}?heartbeat")["error"] == [
+            "No Authorization"
+        ]
     finally:
         server.stop()

@@ -123,9 +123,9 @@ def test_worker_help_names_the_data_options() -> None:
 
 def test_workers_read_by_their_lease_when_anonymous_reading_is_off(tmp_path: Path) -> None:
     config = {"anonymous": {"read": False, "write": True, "delete": False},
-              "auth": {"tokens": {"t-ana": "ana"}}}  # fmt: skip
+              "auth": {"tokens": {"t-ana": "ana"}, "clientgroup_tokens": {"default": "cg-d"}}}  # fmt: skip
     server = ServerProcess(tmp_path / "server", config).start()
-    worker = remote_worker(server, tmp_path / "elsewhere")
+    worker = remote_worker(server, tmp_path / "elsewhere", clientgroup_token="cg-d")
     try:
         worker.start()
         http = urllib3.PoolManager(retries=False)

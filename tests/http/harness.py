@@ -21,6 +21,7 @@ from awe.actors.messages import Flush, Sweep
 from awe.config import ServerConfig, from_mapping
 from awe.http.app import make_app
 from awe.model.times import format_time
+from awe.model.workerauth import ASK_FOR_SECRET, SECRET_HEADER
 from awe.server import AweServer
 from awe.store.base import Store
 from awe.store.embedded import EmbeddedStore
@@ -68,6 +69,8 @@ class AweTestCase(AsyncHTTPTestCase):
         self.deaths: list[str] = []  # what the supervisor would have exited the process for
         self.server = AweServer(self.config, self.store, fatal=self.deaths.append)
         self.server.recover()
+        self.secrets: dict[str, str] = {}  # client id -> its secret (awe.model.workerauth)
+        self.groups: dict[str, str] = {}  # client id -> its clientgroup
         super().setUp()
 
     def open_store(self) -> Store:
@@ -129,11 +132,33 @@ class AweTestCase(AsyncHTTPTestCase):
         return self.call("POST", "/job", {"upload": json.dumps(script)}, headers, 200)["data"]
 
     def register(self, name: str = "w", group: str = "default", apps: Any = ("*",), **more: Any):
+        """Register as awe's worker does: asking for a secret, with the group's CG token if any."""
         profile = {"name": name, "group": group, "apps": list(apps), **more}
-        return self.call("POST", "/client", {"profile": json.dumps(profile)}, expect=200)["data"]
+        headers = {SECRET_HEADER: self.secrets.get(more.get("id", ""), ASK_FOR_SECRET)}
+        token = self.config.auth.clientgroup_tokens.get(group)
+        if token:
+            headers["Authorization"] = f"CG_TOKEN {token}"
+        answer = self.call("POST", "/client", {"profile": json.dumps(profile)}, headers, 200)
+        record = answer["data"]
+        self.secrets[record["id"]] = answer["_headers"][SECRET_HEADER]
+        self.groups[record["id"]] = group
+        return record
+
+    def worker_headers(self, client_id: str) -> dict[str, str]:
+        """What a registered worker sends with every call: its secret and its group's token."""
+        headers = {SECRET_HEADER: self.secrets.get(client_id, "")}
+        token = self.config.auth.clientgroup_tokens.get(self.groups.get(client_id, ""))
+        if token:
+            headers["Authorization"] = f"CG_TOKEN {token}"
+        return headers
+
+    def heartbeat(self, client_id: str) -> dict[str, Any]:
+        return self.call("GET", f"/client/{client_id}?heartbeat",
+                         headers=self.worker_headers(client_id))  # fmt: skip
 
     def checkout(self, client_id: str, query: str = "") -> dict[str, Any]:
-        return self.call("GET", f"/work?client={client_id}{query}")
+        return self.call("GET", f"/work?client={client_id}{query}",
+                         headers=self.worker_headers(client_id))  # fmt: skip
 
     def report(
         self, wuid: str, client_id: str, status: str = "done", files: dict | None = None,
@@ -142,7 +167,8 @@ class AweTestCase(AsyncHTTPTestCase):
         path = f"/work/{wuid}?status={status}&client={client_id}{query}"
         if files is not None:
             path += "&report"
-        return self.call("PUT", path, files if files is not None else {})
+        headers = self.worker_headers(client_id)
+        return self.call("PUT", path, files if files is not None else {}, headers)
 
     def job(self, job_id: str) -> dict[str, Any]:
         return self.call("GET", f"/job/{job_id}", expect=200)["data"]

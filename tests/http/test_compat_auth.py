@@ -13,7 +13,11 @@ MGRAST = {"Authorization": "mgrast tok-ana"}
 class TokenPrefixTest(AweTestCase):
     config_overrides = {
         "anonymous": {"read": False, "write": False, "delete": False},
-        "auth": {"tokens": {"tok-ana": "ana"}, "oauth_bearers": ["MGRAST"]},
+        "auth": {
+            "tokens": {"tok-ana": "ana"},
+            "oauth_bearers": ["MGRAST"],
+            "clientgroup_tokens": {"default": "cg-default"},  # workers need one once auth is on
+        },
         "datastore": {"create_shock_nodes": False},
     }
 
@@ -35,7 +39,8 @@ class TokenPrefixTest(AweTestCase):
         client = self.register("w")["id"]
         work = self.checkout(client, "&wait=10")["data"]
         self.assertTrue(work["info"]["auth"])
-        got = self.call("GET", f"/work/{work['wuid']}?datatoken&client={client}", expect=200)
+        got = self.call("GET", f"/work/{work['wuid']}?datatoken&client={client}",
+                        headers=self.worker_headers(client), expect=200)  # fmt: skip
         self.assertEqual(got["_headers"]["Datatoken"], "mgrast data-tok")
         self.assertNotIn("data-tok", str(self.call("GET", f"/job/{job['id']}", headers=MGRAST)))
 

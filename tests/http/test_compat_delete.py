@@ -29,8 +29,8 @@ class FullDeleteTest(AweTestCase):
     def assert_gone(self, job_id: str, wuid: str) -> None:
         got = self.call("GET", f"/job/{job_id}")
         self.assertEqual((got["_code"], got["error"]), (400, [f"job not found:{job_id}"]))
-        report = self.call("GET", f"/work/{wuid}?report=stdout")
-        self.assertEqual(report["error"], ["log type 'stdout' not found"])
+        report = self.call("GET", f"/work/{wuid}?report=stdout")  # no job: no one may read it
+        self.assertEqual(report["error"], [f"job not found:{job_id}"])
         listed = self.call("GET", "/job?limit=0")["data"]
         self.assertNotIn(job_id, [j["id"] for j in listed])
         self.assertIsNone(self.store.get_job(job_id))
@@ -41,7 +41,7 @@ class FullDeleteTest(AweTestCase):
         answer = self.call("DELETE", f"/job/{job_id}?full", expect=200)
         self.assertEqual(answer["data"], f"job deleted: {job_id}")
         self.assert_gone(job_id, wuid)
-        heartbeat = self.call("GET", f"/client/{client}?heartbeat")["data"]
+        heartbeat = self.heartbeat(client)["data"]
         self.assertIn("discard", heartbeat)  # the worker still holding work is told to drop it
         self.restart()
         self.assert_gone(job_id, wuid)  # nothing comes back after a restart

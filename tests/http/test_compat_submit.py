@@ -25,7 +25,12 @@ class SubmitAnswerTest(AweTestCase):
         # no output node exists yet at that point: they are made when a task is enqueued
         self.assertTrue(all(o["node"] == "-" for t in answer["tasks"] for o in t["outputs"]))
         # ... while the job itself went on: tasks 0 and 1 are queued once their nodes exist
-        job = self.wait_for_job(answer["id"], lambda j: j["state"] == "queued")
+        # (each task's nodes are made on their own, so the job is queued after the first)
+        job = self.wait_for_job(
+            answer["id"],
+            lambda j: [t["state"] for t in j["tasks"][:2]] == ["queued", "queued"],
+        )
+        self.assertEqual(job["state"], "queued")
         self.assertEqual(
             [t["state"] for t in job["tasks"]], ["queued", "queued", "pending", "pending"]
         )

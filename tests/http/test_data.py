@@ -45,7 +45,7 @@ class DataCase(AweTestCase):
     def upload(self, job: str, task: str, name: str, client: str, data: bytes, rank: int = 0,
                **headers: str) -> HTTPResponse:  # fmt: skip
         path = f"/data/{job}/{task}/{quote(name, safe='')}?client={client}&rank={rank}"
-        return self.raw("PUT", path, data, **headers)
+        return self.raw("PUT", path, data, **{**self.worker_headers(client), **headers})
 
     def leased(self, script: dict[str, Any]) -> tuple[str, str, dict[str, Any]]:
         """A submitted job, a registered worker, and the workunit it checked out."""
@@ -116,9 +116,9 @@ class UploadDownloadTest(DataCase):
     def test_only_the_lease_holder_may_upload(self) -> None:
         job, _, _ = self.leased(chain(2))
         other = self.register("other")["id"]
-        refused = self.upload(job, "0", "out0", other, DATA)
-        self.assertEqual(refused.code, 403)
-        self.assertIn("does not hold workunit", self.envelope(refused)["error"][0])
+        refused = self.upload(job, "0", "out0", other, DATA)  # with its own secret
+        self.assertEqual(refused.code, 401)
+        self.assertEqual(self.envelope(refused)["error"], ["User Unauthorized"])
         self.assertEqual(self.upload(job, "0", "out0", "", DATA).code, 400)
         self.assertEqual(self.upload(job, "0", "out0", "nobody", DATA).code, 400)  # not found
         self.assertEqual(self.raw("GET", f"/data/{job}/0/out0").code, 404)
@@ -134,7 +134,8 @@ class UploadDownloadTest(DataCase):
                 write(DATA[i : i + 256])
 
         path = f"/data/{job}/0/out0?client={client}"
-        chunked = self.fetch(path, method="PUT", body_producer=chunks, request_timeout=30)
+        chunked = self.fetch(path, method="PUT", body_producer=chunks, request_timeout=30,
+                             headers=self.worker_headers(client))  # fmt: skip
         self.assertEqual(chunked.code, 413)
         self.assertIn("over the limit", self.envelope(chunked)["error"][0])
         self.assertEqual(self.raw("GET", f"/data/{job}/0/out0").code, 404)
@@ -166,8 +167,8 @@ class CrossJobTest(DataCase):
         ]
         for job, task, name in attempts:
             path = f"/data/{job}/{task}/{quote(name, safe='')}?client={aclient}"
-            answer = self.raw("PUT", path, b"overwritten\n")
-            self.assertIn(answer.code, (400, 403, 404), (task, name))
+            answer = self.raw("PUT", path, b"overwritten\n", **self.worker_headers(aclient))
+            self.assertIn(answer.code, (400, 401, 404), (task, name))
         stored = self.tmp / "data/datastore" / victim / "0" / "out0"
         self.assertEqual(stored.read_bytes(), b"victim's result\n")
 
@@ -275,7 +276,10 @@ class LifecycleTest(DataCase):
 class DataRightsTest(DataCase):
     config_overrides = {
         "anonymous": {"read": False, "write": True, "delete": False},
-        "auth": {"tokens": {"t-ana": "ana", "t-bob": "bob"}},
+        "auth": {
+            "tokens": {"t-ana": "ana", "t-bob": "bob"},
+            "clientgroup_tokens": {"default": "cg-d"},
+        },  # workers need one once auth is on
     }
 
     def test_owner_and_lease_holder_read_others_do_not(self) -> None:
@@ -289,7 +293,9 @@ class DataRightsTest(DataCase):
             self.raw("GET", f"/data/{job}/0/out0", Authorization="Bearer t-bob").code, 401
         )
         self.assertEqual(self.raw("GET", f"/data/{job}/0/out0").code, 401)
-        holder = self.raw("GET", f"/data/{job}/0/out0?client={client}")
+        holder = self.raw("GET", f"/data/{job}/0/out0?client={client}",
+                          **self.worker_headers(client))  # fmt: skip
         self.assertEqual((holder.code, holder.body), (200, DATA))
         stranger = self.register("stranger")["id"]
-        self.assertEqual(self.raw("GET", f"/data/{job}/0/out0?client={stranger}").code, 401)
+        self.assertEqual(self.raw("GET", f"/data/{job}/0/out0?client={stranger}",
+                                  **self.worker_headers(stranger)).code, 401)  # fmt: skip

@@ -69,12 +69,15 @@ class FourTaskDagTest(AweTestCase):
         classify, holder = by_task["1"]
         self.assertNotIn("private", classify["cmd"]["environ"])
         self.assertTrue(classify["cmd"]["has_private_env"])
-        env = self.call("GET", f"/work/{classify['wuid']}?privateenv&client={holder['id']}")
+        env = self.call("GET", f"/work/{classify['wuid']}?privateenv&client={holder['id']}",
+                        headers=self.worker_headers(holder["id"]))  # fmt: skip
         self.assertEqual(json.loads(env["_headers"]["Privateenv"]), {"LICENSE_KEY": "xyz"})
         stranger = self.call(
-            "GET", f"/work/{classify['wuid']}?privateenv&client={clients[2]['id']}"
+            "GET",
+            f"/work/{classify['wuid']}?privateenv&client={clients[2]['id']}",
+            headers=self.worker_headers(clients[2]["id"]),
         )
-        self.assertEqual(stranger["_code"], 400)
+        self.assertEqual(stranger["_code"], 401)
         self.assertNotIn("Privateenv", stranger["_headers"])
         for work, client in by_task.values():
             self.report(work["wuid"], client["id"], files={"stdout": f"out of {work['wuid']}"})
@@ -201,7 +204,8 @@ class ReportRulesTest(AweTestCase):
         client = self.register()
         work = self.checkout(client["id"])["data"]
         answer = self.call("GET", f"/work/{work['wuid']}?status=done&client={client['id']}&report",
-                           files={"stdout": "via GET"})  # fmt: skip
+                           files={"stdout": "via GET"},
+                           headers=self.worker_headers(client["id"]))  # fmt: skip
         self.assertEqual(answer["data"], "ok")
         self.flush()
         self.assertEqual(self.job(jid)["state"], "completed")
@@ -231,10 +235,12 @@ class DataTokenTest(AweTestCase):
         holder, other = self.register("h"), self.register("o")
         work = self.checkout(holder["id"])["data"]
         self.assertNotIn("tok-123", json.dumps(work))
-        mine = self.call("GET", f"/work/{work['wuid']}?datatoken&client={holder['id']}")
+        mine = self.call("GET", f"/work/{work['wuid']}?datatoken&client={holder['id']}",
+                         headers=self.worker_headers(holder["id"]))  # fmt: skip
         self.assertEqual((mine["_code"], mine["_headers"]["Datatoken"]), (200, "tok-123"))
-        theirs = self.call("GET", f"/work/{work['wuid']}?datatoken&client={other['id']}")
-        self.assertEqual(theirs["_code"], 400)
+        theirs = self.call("GET", f"/work/{work['wuid']}?datatoken&client={other['id']}",
+                           headers=self.worker_headers(other["id"]))  # fmt: skip
+        self.assertEqual(theirs["_code"], 401)
         self.assertNotIn("Datatoken", theirs["_headers"])
 
 
@@ -266,9 +272,9 @@ class ClientLifecycleTest(AweTestCase):
             self.call("PUT", f"/client/{client['id']}?suspend")["data"], "client suspended"
         )
         self.assertEqual(self.checkout(client["id"])["error"], ["Client suspended"])
-        beat = self.call("GET", f"/client/{client['id']}?heartbeat")["data"]
+        beat = self.heartbeat(client["id"])["data"]
         self.assertEqual(beat, {"discard": work["wuid"]})
-        self.assertEqual(self.call("GET", f"/client/{client['id']}?heartbeat")["data"], {})
+        self.assertEqual(self.heartbeat(client["id"])["data"], {})
         self.assertEqual(self.checkout(other["id"])["data"]["wuid"], work["wuid"])
         self.assertEqual(
             self.call("PUT", f"/client/{client['id']}?suspend")["error"], ["Client not active"]
@@ -288,9 +294,7 @@ class ClientLifecycleTest(AweTestCase):
         )
         self.assertEqual(self.call("PUT", "/client")["_code"], 501)
         self.assertEqual(self.call("DELETE", f"/client/{a['id']}")["data"], "client deleted")
-        self.assertEqual(
-            self.call("GET", f"/client/{a['id']}?heartbeat")["data"], {"stop": a["id"]}
-        )
+        self.assertEqual(self.heartbeat(a["id"])["data"], {"stop": a["id"]})
         self.assertEqual(self.checkout(a["id"])["error"], ["Client deleted"])
         self.assertEqual(self.call("GET", f"/client/{a['id']}")["error"], ["Client not found"])
         self.assertEqual([c["name"] for c in self.call("GET", "/client")["data"]], [b["name"]])
@@ -342,7 +346,8 @@ class LongPollTest(AweTestCase):
 
         async def scenario() -> tuple[dict, float]:
             http = AsyncHTTPClient()
-            pending = http.fetch(self.get_url(f"/work?client={client['id']}&wait=20"))
+            pending = http.fetch(self.get_url(f"/work?client={client['id']}&wait=20"),
+                                 headers=self.worker_headers(client["id"]))  # fmt: skip
             await self._async_submit()
             response = await pending
             return json.loads(response.body), time.monotonic() - started
@@ -370,7 +375,9 @@ class LongPollTest(AweTestCase):
         async def scenario() -> tuple[dict, float]:
             started = time.monotonic()
             pending = AsyncHTTPClient().fetch(
-                self.get_url(f"/work?client={client['id']}&wait=20"), raise_error=False
+                self.get_url(f"/work?client={client['id']}&wait=20"),
+                raise_error=False,
+                headers=self.worker_headers(client["id"]),
             )
             while not (await ask(self.server.queue, QueueStatus(reply=new_reply()), 10))[
                 "waiting_checkouts"

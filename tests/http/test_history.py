@@ -91,3 +91,20 @@ class HistoryTest(AweTestCase):
         suspended = [e for e in mine if e["kind"] == "job"][-1]
         self.assertEqual((suspended["new"], suspended["detail"]), ("suspend", "manually suspended"))
         self.assertEqual({e["owner"] for e in mine}, {"ana"})
+
+    def test_a_job_suspended_by_failures_says_why_in_its_history(self) -> None:
+        script = {**HELLO, "info": {**HELLO["info"], "noretry": True}}
+        jid = self.submit(script)["id"]
+        client = self.register()
+        work = self.checkout(client["id"])["data"]
+        notes = "blastn: database nr.fa not found"
+        self.report(work["wuid"], client["id"], "fail", files={"notes": notes})
+        self.assertEqual(self.job(jid)["state"], "suspend")
+        history = self.call("GET", f"/job/{jid}?history", expect=200)["data"]
+        failed = [e for e in history if e["kind"] == "workunit" and e["old"] == "checkout"][-1]
+        self.assertTrue(failed["detail"].startswith("failed"), failed)
+        suspended = [e for e in history if e["kind"] == "job"][-1]
+        self.assertEqual((suspended["old"], suspended["new"]), ("in-progress", "suspend"))
+        self.assertIn(f"workunit {work['wuid']} failed 1 time(s)", suspended["detail"])
+        self.assertIn(notes, suspended["detail"])  # the worker's own words, for the operator
+        self.assertEqual(suspended["stimulus"], failed["stimulus"])  # that one report did it

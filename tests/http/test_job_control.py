@@ -44,7 +44,7 @@ class SuspendResumeTest(JobControlCase):
         job = self.job(jid)
         self.assertEqual((job["state"], job["notes"]), ("suspend", "manually suspended"))
         self.assertEqual(self.checkout(other["id"])["error"], ["No eligible workunit found"])
-        beat = self.call("GET", f"/client/{holder['id']}?heartbeat")["data"]
+        beat = self.heartbeat(holder["id"])["data"]
         self.assertEqual(beat, {"discard": leased["wuid"]})
         again = self.call("PUT", f"/job/{jid}?suspend")
         self.assertEqual(again["_code"], 400)
@@ -144,7 +144,7 @@ class DeleteTest(JobControlCase):
             (job["state"], job["notes"], job["registered"]), ("deleted", "deleted", False)
         )
         self.assertEqual(self.checkout(other["id"])["error"], ["No eligible workunit found"])
-        self.assertEqual(self.call("GET", f"/client/{client['id']}?heartbeat")["data"],
+        self.assertEqual(self.heartbeat(client['id'])["data"],
                          {"discard": leased["wuid"]})  # fmt: skip
         self.assertEqual(self.report(leased["wuid"], client["id"])["data"], "ok")
         self.assertEqual(self.job(jid)["state"], "deleted")

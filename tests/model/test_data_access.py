@@ -44,7 +44,7 @@ def test_a_split_rank_uploads_its_part() -> None:
 @pytest.mark.parametrize(
     ("request_", "status", "message"),
     [
-        (dict(client="w2", task="0", filename="out0"), 403, "does not hold"),
+        (dict(client="w2", task="0", filename="out0"), 401, "User Unauthorized"),
         (dict(client="", task="0", filename="out0"), 400, "requires the client"),
         (dict(client="w1", task="0", filename="other"), 400, "not an output"),
         (dict(client="w1", task="9", filename="out0"), 400, "task 9 not found"),

@@ -89,7 +89,9 @@ class ShockFixture:
             "file": {
                 "name": node.name,
                 "size": len(data),
-                "checksum": {"md5": hashlib.md5(data).hexdigest() if data else ""},
+                "checksum": {
+                    "md5": hashlib.md5(data, usedforsecurity=False).hexdigest() if data else ""
+                },
             },
             "attributes": node.attributes,
             "parts": {"count": node.parts, "length": len(node.part_files)} if node.parts else None,
