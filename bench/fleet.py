@@ -69,7 +69,9 @@ def run_fleet(args: argparse.Namespace) -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix="awe-fleet-", dir=args.data_root))
     out: dict[str, Any] = {"load_start": machine_load()}
     try:
-        server = AweServerProc(root / "server").start()
+        # limits.registered_clients (2,000 by default) would refuse most of the fleet
+        server = AweServerProc(root / "server", {"limits": {"registered_clients": workers}})
+        server.start()
         out["server_nofile"] = nofile_limit(server.pid)
         if out["server_nofile"].isdigit() and int(out["server_nofile"]) < workers + FD_MARGIN:
             limits.append(f"fd limit: the server may open only {out['server_nofile']} files")
