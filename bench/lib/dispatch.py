@@ -193,14 +193,15 @@ def dispatch_round(
     shape: Shape | None = None,
     profiler: Any = None,
     env: dict[str, str] | None = None,
+    config: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One fresh awe-server: submit `total` workunits in jobs of the given shape, then
-    `clients` clients check them out and report them done."""
+    `clients` clients check them out and report them done. `config`: more server settings."""
     shape = shape or Shape()
     errors = Errors()
     load = machine_load()
     workdir = root / f"dispatch-{clients}-{time.monotonic_ns()}"
-    config = {"store": {"embedded": {"synchronous": shape.synchronous}}}
+    config = {**(config or {}), "store": {"embedded": {"synchronous": shape.synchronous}}}
     server = AweServerProc(workdir, config=config, env=env)
     server.start()
     per_job = shape.tasks_per_job * shape.totalwork
