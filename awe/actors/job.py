@@ -17,8 +17,8 @@ from typing import Any
 
 from awe.actors.base import PooledActor, Supervised, handles, reject, tell_quietly
 from awe.actors.jobparts import (
+    ChangeTracker,
     JobContext,
-    UnitTracker,
     data_effects,
     delivered_outputs,
     delivery,
@@ -80,9 +80,7 @@ class JobActor(Supervised, PooledActor):
         super().__init__()
         self.job = job
         self.ctx = context
-        self._units = UnitTracker(job)
-        if from_store:
-            self._units.saved()
+        self._changes = ChangeTracker(job, saved=from_store)  # a new job is written whole
         # loaded from the store only to run one operation: leaves again unless it runs again
         self.revived = revived
         # as dicts (ordered sets): an empty set costs 216 bytes, an empty dict 64, times 100,000
@@ -368,6 +366,7 @@ class JobActor(Supervised, PooledActor):
         if save:
             job.updatetime = now()
             self._dirty = True
+        self._changes.add(effects)
         self._reports.extend(reports)
         self._publish(effects, stimulus)
         self._announce_leases(effects, stimulus, outcome, counted)
@@ -438,13 +437,12 @@ class JobActor(Supervised, PooledActor):
         if self._dirty:
             reports, self._reports = self._reports, []
             rows, self._new_history = self._new_history, []
-            changed, removed = self._units.collect()
+            part, changed, removed = self._changes.collect()
             self._dirty = False
             job = self.job
             self.ctx.snapshots.tell(Save(
-                job_id=job.id, doc=job.to_doc(workunits=False), workunits=changed,
-                removed=removed, reports=reports, history=rows,
-                history_from=job.history_kept_from(), waiters=waiters))  # fmt: skip
+                job_id=job.id, part=part, workunits=changed, removed=removed, reports=reports,
+                history=rows, history_from=job.history_kept_from(), waiters=waiters))  # fmt: skip
         else:
             self.ctx.snapshots.tell(Sync(job_id=self.job.id, waiters=waiters))
 

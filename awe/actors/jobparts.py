@@ -16,9 +16,10 @@ from awe.errors import Unavailable
 from awe.events import EventBus
 from awe.model import history, lifecycle
 from awe.model.effects import Effects
-from awe.model.job import Job, Workunit
+from awe.model.job import Job, Task, Workunit
 from awe.model.lifecycle import Settings
-from awe.store.base import Report
+from awe.store.base import JobPart, Report
+from awe.store.rules import encode_doc
 
 log = logging.getLogger("awe.actors.job")
 
@@ -47,41 +48,59 @@ class JobContext:
     delete_data: Callable[[str], Any] | None = None  # (job id): remove the job's files
 
 
-class UnitTracker:
-    """Which workunit rows a job's next snapshot writes: those changed, and those gone.
+class ChangeTracker:
+    """What a job's next snapshot writes: its fields always, the tasks and workunits the model
+    said it changed (`Effects.touched`, `Effects.units`), and the workunit rows it let go of.
 
-    Per task it remembers the workunits object last handed to the store; a snapshot writes only
-    workunits marked changed, and forgets the rows of every workunit of a replaced one (a
-    recompute). Ranks never handed out have no row.
+    Work per snapshot follows what changed, never the size of the job (nor of a split task:
+    ranks never handed out have no row). A job not saved yet (just admitted) is written whole.
+    The documents are JSON text at once, so the snapshot stays as it was while the job goes
+    on changing (no deep copy).
     """
 
-    def __init__(self, job: Job) -> None:
+    def __init__(self, job: Job, saved: bool) -> None:
         self.job = job
-        self._saved: dict[str, dict[int, Workunit]] = {}
+        self._whole = not saved
+        self._tasks: set[str] = set()
+        self._units: set[str] = set()
+        self._dropped: list[str] = []
 
-    def saved(self) -> None:
-        """Everything the job holds now is in the store already (it was read from there)."""
-        for task in self.job.tasks:
-            self._saved[task.id] = task.units
-            for unit in task.units.values():
-                unit.changed = False
+    def add(self, effects: Effects) -> None:
+        """Remember what `effects` changed until the next `collect`."""
+        self._tasks |= effects.touched
+        self._units |= effects.units
+        self._dropped += effects.dropped
 
-    def collect(self) -> tuple[list[dict[str, Any]], list[str]]:
-        """Rows of workunits changed since the last call, and wuids that are gone."""
-        rows: list[dict[str, Any]] = []
-        removed: list[str] = []
-        for task in self.job.tasks:
-            units = task.units
-            saved = self._saved.get(task.id)
-            if saved is not units:  # a recompute: the rows of the old ones go
-                removed.extend(task.wuid(unit) for unit in (saved or {}).values())
-                self._saved[task.id] = units
-            for unit in units.values():
-                if unit.changed:
-                    rows.append({"wuid": task.wuid(unit), "job_id": self.job.id,
-                                 "taskid": task.id, **unit.to_doc()})  # fmt: skip
-                    unit.changed = False
-        return rows, removed
+    def collect(self) -> tuple[JobPart, list[dict[str, Any]], list[str]]:
+        """The job's part to write, rows of the workunits changed, and wuids that are gone."""
+        job = self.job
+        header = job.to_doc(workunits=False, tasks=False, shared=True)
+        if self._whole:
+            places: Any = range(len(job.tasks))
+            units = [(task, unit) for task in job.tasks for unit in task.started()]
+        else:
+            places = sorted({job.place(t) for t in self._tasks if job.task(t) is not None})
+            units = [pair for pair in map(self._kept, self._units) if pair is not None]
+        if not job.tasks:
+            header["tasks"] = []  # kept inside the document, as the store does with no tasks
+        tasks = {n: encode_doc(job.tasks[n].to_doc(workunits=False, shared=True),
+                               f"job {job.id} task {n}") for n in places}  # fmt: skip
+        part = JobPart(job.id, job.jid, encode_doc(header, f"job {job.id}"), tasks, self._whole)
+        rows = [{"wuid": task.wuid(unit), "job_id": job.id, "taskid": task.id, **unit.to_doc()}
+                for task, unit in units]  # fmt: skip
+        present = {row["wuid"] for row in rows}
+        removed = [w for w in dict.fromkeys(self._dropped) if w not in present and not
+                   self._kept(w)]  # fmt: skip
+        self._whole = False
+        self._tasks, self._units, self._dropped = set(), set(), []
+        return part, rows, removed
+
+    def _kept(self, wuid: str) -> tuple[Task, Workunit] | None:
+        """The workunit of `wuid` if its task keeps it as an object (it has a row)."""
+        full_task_id, _, rank = wuid.rpartition("_")
+        task = self.job.task(full_task_id)
+        unit = task.units.get(int(rank)) if task is not None and rank.isdigit() else None
+        return None if unit is None else (task, unit)
 
 
 def delivery(ref: Any, cmd: Lease) -> concurrent.futures.Future:
@@ -114,7 +133,8 @@ def stored_history(ctx: JobContext, cmd: GetJob, acl: dict[str, Any]) -> concurr
     durable: concurrent.futures.Future = concurrent.futures.Future()
 
     def read(_: concurrent.futures.Future) -> list[list[Any]]:
-        assert ctx.read_history is not None
+        if ctx.read_history is None:
+            raise RuntimeError("no history reader configured")
         return ctx.read_history(cmd.job_id)
 
     def answer(rows: concurrent.futures.Future) -> None:

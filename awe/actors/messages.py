@@ -17,6 +17,7 @@ from typing import Any
 from awe.model.access import Caller
 from awe.model.data_access import DataAsk
 from awe.model.matching import ClientView, ReadyEntry
+from awe.store.base import JobPart
 from awe.store.base import Report as ReportFile
 
 Reply = concurrent.futures.Future
@@ -434,11 +435,11 @@ Waiter = tuple[Reply, Any]
 
 @dataclass(frozen=True, kw_only=True)
 class Save(Command):
-    """A job's latest document, its changed workunit rows and reports; answer `waiters` once
-    durable."""
+    """What changed in a job (its fields, changed tasks), its changed workunit rows and
+    reports; answer `waiters` once durable."""
 
     job_id: str
-    doc: dict[str, Any] = field(repr=False)
+    part: JobPart = field(repr=False)
     workunits: list[dict[str, Any]] = field(default_factory=list, repr=False)
     removed: list[str] = field(default_factory=list, repr=False)
     reports: list[ReportFile] = field(default_factory=list, repr=False)

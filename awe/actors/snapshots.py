@@ -22,7 +22,7 @@ from awe.actors.messages import Flush, Insert, Purge, Retry, Save, Sync, Waiter
 from awe.errors import AweError, Unavailable
 from awe.metrics import SNAPSHOT_WRITE
 from awe.model.expiration import still_expired
-from awe.store.base import Batch, Report, Store
+from awe.store.base import Batch, JobPart, Report, Store
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class SnapshotActor(SingletonActor):
         super().__init__(on_death)
         self._store = store
         self._retry_s = retry_s
-        self._jobs: dict[str, dict[str, Any]] = {}
+        self._jobs: dict[str, JobPart] = {}  # what changed in each job, not yet written
         self._reports: list[Report] = []
         self._units: dict[str, dict[str, Any]] = {}  # wuid -> latest row
         self._removed: set[str] = set()
@@ -52,7 +52,8 @@ class SnapshotActor(SingletonActor):
     @handles(Save)
     def _save(self, msg: Save) -> None:
         """Buffer a job snapshot (reports, changed workunits); answer waiters once durable."""
-        self._jobs[msg.job_id] = msg.doc
+        older = self._jobs.get(msg.job_id)
+        self._jobs[msg.job_id] = msg.part if older is None else older.merge(msg.part)
         self._reports.extend(msg.reports)
         for wuid in msg.removed:
             self._units.pop(wuid, None)
@@ -132,7 +133,7 @@ class SnapshotActor(SingletonActor):
         if not (self._jobs or self._reports or self._waiters or self._units or self._removed):
             return
         batch = Batch(
-            jobs=list(self._jobs.values()),
+            parts=list(self._jobs.values()),
             reports=list(self._reports),
             workunits=list(self._units.values()),
             removed_workunits=sorted(self._removed),
@@ -145,7 +146,7 @@ class SnapshotActor(SingletonActor):
                 with SNAPSHOT_WRITE.time():
                     self._store.save_batch(batch)
         except Exception as err:  # noqa: BLE001 - any store failure means "not durable"
-            log.error("store write failed (%s); %d job(s) kept for retry", err, len(batch.jobs))
+            log.error("store write failed (%s); %d job(s) kept for retry", err, len(batch.parts))
             for reply, _ in waiters:
                 reject(reply, Unavailable(f"store unavailable, change not saved: {err}"))
             self._schedule_retry()

@@ -1,8 +1,8 @@
 """What a model function asks the rest of the server to do, and the state changes it made.
 
 Model functions change a job in place and append to an `Effects`; the actor that owns the job
-performs the effects (offer to the queue, announce lease changes, publish `changes` as events).
-Nothing here performs anything.
+performs the effects (offer to the queue, announce lease changes, publish `changes` as events,
+snapshot the tasks and workunits named in `touched` and `units`). Nothing here performs anything.
 """
 
 from __future__ import annotations
@@ -38,6 +38,17 @@ class Effects:
     join_parts: list[str] = field(default_factory=list)  # split tasks whose parts need joining
     delete_data: bool = False  # the job's files in the datastore go (the job was deleted)
     changes: list[Change] = field(default_factory=list, compare=False)
+    # what the function changed, so a snapshot writes only that (never the whole job): full task
+    # ids whose task document changed, and wuids whose workunit (an object its task keeps) did
+    touched: set[str] = field(default_factory=set, compare=False)
+    units: set[str] = field(default_factory=set, compare=False)
+    dropped: list[str] = field(default_factory=list, compare=False)  # wuids a task let go of
+
+    def touch(self, full_task_id: str, wuid: str = "") -> None:
+        """Note that a task (and, with `wuid`, one of its workunits) changed."""
+        self.touched.add(full_task_id)
+        if wuid:
+            self.units.add(wuid)
 
     def record(self, kind: str, subject: str, old: str, new: str, detail: str = "") -> None:
         """Note a state change (nothing when the state stayed the same)."""

@@ -70,13 +70,6 @@ class Workunit:
     checkout_time: str = ZERO_TIME
     computetime: int = 0
     notes: str = ""
-    changed: bool = field(default=True, init=False, repr=False, compare=False)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        """Every assignment marks the workunit changed, so a snapshot finds what to write."""
-        object.__setattr__(self, name, value)
-        if name != "changed":
-            object.__setattr__(self, "changed", True)
 
     def to_doc(self) -> dict[str, Any]:
         return {
@@ -180,16 +173,19 @@ class Task:
             return without(self.ranks(), others)
         return runs_of(r for r, u in self.units.items() if u.state == state)
 
-    def to_doc(self, workunits: bool = True) -> dict[str, Any]:
+    def to_doc(self, workunits: bool = True, shared: bool = False) -> dict[str, Any]:
         """The task; `workunits` lists every workunit (the form users see), else the store's
-        form, which keeps started workunits apart (as rows) and the rest as `split`."""
+        form, which keeps started workunits apart (as rows) and the rest as `split`.
+        `shared=True` leaves the task's own dicts and lists in the document, not copies: for a
+        caller that encodes it at once (a snapshot), where a deep copy was most of the cost."""
+        copied = _same if shared else copy.deepcopy
         doc = {
             "taskid": self.id,
-            "cmd": copy.deepcopy(self.cmd),
+            "cmd": copied(self.cmd),
             "dependsOn": list(self.depends_on),
-            "inputs": copy.deepcopy(self.inputs),
-            "outputs": copy.deepcopy(self.outputs),
-            "predata": copy.deepcopy(self.predata),
+            "inputs": copied(self.inputs),
+            "outputs": copied(self.outputs),
+            "predata": copied(self.predata),
             "totalwork": self.totalwork,
             "maxworksize": self.maxworksize,
             "remainwork": self.remainwork,
@@ -198,7 +194,7 @@ class Task:
             "starteddate": self.starteddate,
             "completeddate": self.completeddate,
             "computetime": self.computetime,
-            "userattr": copy.deepcopy(self.userattr),
+            "userattr": copied(self.userattr),
             "clientgroups": self.clientgroups,
             "skip": self.skip,
             "workstatus": list(self.workstatus),
@@ -264,37 +260,80 @@ class Job:
     # the list made a job of 10,000 tasks quadratic (issue 9)
     _index: dict[str, Task] = field(default_factory=dict, init=False, repr=False, compare=False)
     _indexed: list[Task] | None = field(default=None, init=False, repr=False, compare=False)
+    # task id -> its place in `tasks`, and -> the places of the tasks that depend on it: a
+    # report looks only at the dependents of the task it finished, never at every task
+    # (both made only for a job of more than _SCANNED tasks: 100,000 small jobs hold none)
+    _places: dict[str, int] | None = field(default=None, init=False, repr=False, compare=False)
+    _children: dict[str, list[int]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def task(self, full_task_id: str) -> Task | None:
         if len(self.tasks) <= _SCANNED:  # a dict would cost more than the scan saves
             return next((task for task in self.tasks if task.id == full_task_id), None)
-        if self._indexed is not self.tasks or len(self._index) != len(self.tasks):
-            self._index = {task.id: task for task in self.tasks}
-            self._indexed = self.tasks
+        self._reindex()
         return self._index.get(full_task_id)
+
+    def place(self, full_task_id: str) -> int:
+        """The task's index in `tasks` (the order in which the store and AWE list them);
+        KeyError for a task the job does not have."""
+        if len(self.tasks) <= _SCANNED:
+            for n, task in enumerate(self.tasks):
+                if task.id == full_task_id:
+                    return n
+            raise KeyError(full_task_id)
+        return self._reindex()[0][full_task_id]
+
+    def dependents(self, full_task_id: str) -> list[int]:
+        """Indexes in `tasks` of the tasks that name this one in `depends_on`, in order."""
+        if len(self.tasks) <= _SCANNED:
+            return [n for n, task in enumerate(self.tasks) if full_task_id in task.depends_on]
+        return self._reindex()[1].get(full_task_id, [])
+
+    def _reindex(self) -> tuple[dict[str, int], dict[str, list[int]]]:
+        if (
+            self._indexed is not self.tasks
+            or len(self._index) != len(self.tasks)
+            or self._places is None
+            or self._children is None
+        ):
+            self._index = {task.id: task for task in self.tasks}
+            self._places = {task.id: n for n, task in enumerate(self.tasks)}
+            self._children = {}
+            for n, task in enumerate(self.tasks):
+                for parent in dict.fromkeys(task.depends_on):
+                    self._children.setdefault(parent, []).append(n)
+            self._indexed = self.tasks
+        return self._places, self._children
 
     @property
     def priority(self) -> int:
         return int(self.info.get("priority", 1))
 
-    def to_doc(self, workunits: bool = True) -> dict[str, Any]:
-        """The whole job but its history; `workunits=False` leaves those out (the store keeps
-        them apart, as it keeps the history)."""
+    def to_doc(
+        self, workunits: bool = True, tasks: bool = True, shared: bool = False
+    ) -> dict[str, Any]:
+        """The whole job but its history (the store keeps it apart); `workunits=False` and
+        `tasks=False` leave those out (the store keeps them apart too); `shared` as in
+        `Task.to_doc`."""
+        copied = _same if shared else copy.deepcopy
         doc = {
             "id": self.id,
             "jid": self.jid,
-            "info": copy.deepcopy(self.info),
-            "tasks": [task.to_doc(workunits) for task in self.tasks],
+            "info": copied(self.info),
+            "tasks": [task.to_doc(workunits, shared) for task in self.tasks] if tasks else None,
             "state": str(self.state),
             "remaintasks": self.remaintasks,
             "updatetime": self.updatetime,
             "notes": self.notes,
             "lastfailed": self.lastfailed,
             "resumed": self.resumed,
-            "acl": copy.deepcopy(self.acl),
+            "acl": copied(self.acl),
             "history_count": self.history_count,
             "expiration": self.expiration,
         }
+        if not tasks:
+            del doc["tasks"]
         return doc
 
     @classmethod
@@ -318,6 +357,10 @@ class Job:
     def history_kept_from(self) -> int:
         """The number of the oldest event the store still keeps (it keeps HISTORY_SIZE)."""
         return max(0, self.history_count - HISTORY_SIZE)
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def public_job(doc: dict[str, Any], registered: bool) -> dict[str, Any]:

@@ -10,6 +10,7 @@ no I/O here.
 from __future__ import annotations
 
 import copy
+import heapq
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -124,32 +125,67 @@ def admit(job: Job, now: str, settings: Settings) -> Effects:
     return effects
 
 
-def enqueue_ready_tasks(job: Job, now: str, settings: Settings, effects: Effects) -> None:
-    """Enqueue every pending task whose dependencies are done, until nothing more is ready."""
+def enqueue_ready_tasks(
+    job: Job, now: str, settings: Settings, effects: Effects, after: Task | None = None
+) -> None:
+    """Enqueue every pending task whose dependencies are done, until nothing more is ready.
+
+    With `after` (a task that just finished) only its dependents, and theirs in turn, are
+    looked at: nothing else can have become ready, so a report costs the same in a job of
+    10,000 tasks as in a job of one. The order is that of a pass over every task.
+    """
     if job.state not in (JobState.INIT, *ACTIVE_JOB_STATES):
         return
-    progressed = True
-    while progressed:
-        progressed = False
-        for task in job.tasks:
+    if after is None:
+        places = list(range(len(job.tasks)))
+    else:
+        places = list(job.dependents(after.id))
+    while places:
+        heapq.heapify(places)
+        later: list[int] = []  # found in this pass before the place it was found at: next pass
+        while places:
+            place = heapq.heappop(places)
+            if places and places[0] == place:
+                continue
+            task = job.tasks[place]
             if task.state != TaskState.PENDING or not _deps_done(job, task):
                 continue
-            if task.skip == 1 and _skippable(task):
-                move_task(task, "skip", effects)
-                recount(job)
-            elif (problem := updates.locate(job, task)) is not None:
-                reason = f"failed enqueuing task {task.id}, err={problem}"
-                suspend(job, reason, now, effects, lastfailed=task.id)
+            outcome = _make_ready(job, task, now, settings, effects)
+            if outcome is None:  # the job was suspended
                 return
-            elif settings.create_shock_nodes and missing_nodes(task):
-                if task.id not in effects.create_nodes:
-                    effects.create_nodes.append(task.id)
-                continue
-            else:
-                _enqueue_task(job, task, now, settings, effects)
-            progressed = True
+            if outcome:
+                for child in job.dependents(task.id):
+                    (heapq.heappush(places, child) if child > place else later.append(child))
+                if after is None:  # a full pass looks at every task again, as it always did
+                    later = list(range(len(job.tasks)))
+        places = later
     if job.remaintasks == 0 and job.state != JobState.COMPLETED:
         _complete_job(job, now, settings, effects)
+
+
+def _make_ready(job: Job, task: Task, now: str, settings: Settings,
+                effects: Effects) -> bool | None:  # fmt: skip
+    """Skip or enqueue one ready task: True if it progressed, None if the job got suspended."""
+    if task.skip == 1 and _skippable(task):
+        move_task(task, "skip", effects)
+        _one_less(job)
+        return True
+    effects.touch(task.id)  # updates.locate may fill in its update outputs
+    if (problem := updates.locate(job, task)) is not None:
+        reason = f"failed enqueuing task {task.id}, err={problem}"
+        suspend(job, reason, now, effects, lastfailed=task.id)
+        return None
+    if settings.create_shock_nodes and missing_nodes(task):
+        if task.id not in effects.create_nodes:
+            effects.create_nodes.append(task.id)
+        return False
+    _enqueue_task(job, task, now, settings, effects)
+    return True
+
+
+def _one_less(job: Job) -> None:
+    """A task just reached a done state from one that was not: one task fewer remains."""
+    job.remaintasks = max(0, job.remaintasks - 1)
 
 
 def missing_nodes(task: Task) -> list[dict[str, Any]]:
@@ -170,6 +206,7 @@ def nodes_created(
     task = job.task(full_task_id)
     if task is None:
         return effects
+    effects.touch(task.id)
     for out in task.outputs:
         node = nodes.get(out["filename"])
         if node and out.get("node", "-") == "-":
@@ -188,6 +225,7 @@ def _deps_done(job: Job, task: Task) -> bool:
 
 
 def _enqueue_task(job: Job, task: Task, now: str, settings: Settings, effects: Effects) -> None:
+    effects.touch(task.id)  # its inputs and outputs get their locations
     _resolve_origins(job, task)
     _place_outputs(job, task, settings)
     if not task.split:  # N ranks, none of them an object until it is handed out
@@ -295,6 +333,7 @@ def report(
         return False, effects
     if status == "fail" and unit.state != WorkState.CHECKOUT:
         return False, effects
+    effects.touch(task.id, task.wuid(unit))
     slot = max(unit.rank - 1, 0)
     if slot < len(task.workstatus):
         task.workstatus[slot] = status
@@ -348,6 +387,7 @@ def parts_joined(
         return effects  # suspended, recomputed or deleted meanwhile: a later join decides
     if job.state not in (JobState.INIT, *ACTIVE_JOB_STATES):
         return effects
+    effects.touch(task.id)
     for out in task.outputs:
         if out.get("filename") in sizes:
             out["size"] = sizes[out["filename"]]
@@ -398,8 +438,8 @@ def _work_failed(job: Job, task: Task, unit: Workunit, notes: str, now: str,
         move_unit(job, task, unit, "fail_skip", effects, detail=why)
         move_task(task, "fail_skip", effects)
         withdraw_task(task, effects)
-        recount(job)
-        enqueue_ready_tasks(job, now, settings, effects)
+        _one_less(job)
+        enqueue_ready_tasks(job, now, settings, effects, after=task)
     elif unit.failed < limit:
         move_unit(job, task, unit, "retry", effects, detail=why)
     else:
@@ -414,8 +454,8 @@ def _complete_task(job: Job, task: Task, now: str, settings: Settings, effects: 
     move_task(task, "complete", effects)
     task.completeddate = now
     effects.completed_tasks.append(task.id)
-    recount(job)
-    enqueue_ready_tasks(job, now, settings, effects)
+    _one_less(job)
+    enqueue_ready_tasks(job, now, settings, effects, after=task)
     if job.remaintasks == 0 and job.state != JobState.COMPLETED:
         _complete_job(job, now, settings, effects)
 

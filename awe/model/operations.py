@@ -101,6 +101,7 @@ def recompute(job: Job, user_taskid: str, now: str, settings: Settings) -> Effec
 
 def _reset_task(task: Task, effects: Effects) -> None:
     move_task(task, "reset", effects)
+    effects.dropped.extend(task.wuid(unit) for unit in task.units.values())
     task.units, task.split, task.unstarted = {}, 0, WorkState.QUEUED
     task.remainwork = task.totalwork
     task.workstatus = [""] * task.totalwork
@@ -168,10 +169,12 @@ def resubmit(job: Job, now: str, settings: Settings) -> Effects:
 def set_clientgroups(job: Job, names: str) -> Effects:
     """Where unfinished work may run from now on; queued workunits are re-indexed."""
     job.info["clientgroups"] = names
+    effects = _reindex(job)
     for task in job.tasks:
         if task.state not in DONE_TASK_STATES:
             task.clientgroups = ""
-    return _reindex(job)
+            effects.touch(task.id)
+    return effects
 
 
 def set_pipeline(job: Job, name: str) -> Effects:

@@ -174,6 +174,7 @@ def move_task(task: Task, event: str, fx: Effects, detail: str = "") -> None:
     """Change a task's state by the table and record the change."""
     old = task.state
     task.state = task_next(old, event)
+    fx.touch(task.id)
     fx.record("task", task.id, old, task.state, detail)
 
 
@@ -194,6 +195,7 @@ def move_unit(
     wuid = task.wuid(unit)
     old, holder = unit.state, unit.client
     unit.state = rule.new
+    fx.units.add(wuid)  # its row only: the task's own document did not change
     if rule.offer:
         fx.offer.append(wuid)
     if rule.withdraw:
@@ -252,6 +254,7 @@ def _move_unstarted(job: Job, task: Task, event: str, fx: Effects, states: tuple
             move_unit(job, task, unit, event, fx)
             moved.append(unit)
     task.unstarted = new
+    fx.touch(task.id)
 
 
 def move_client(client: Client, event: str, fx: Effects, detail: str = "") -> None:

@@ -41,9 +41,35 @@ class Report:
     content: bytes
 
 
+@dataclass(frozen=True)
+class JobPart:
+    """What changed in a job, already JSON text: its fields, and those of its tasks that changed.
+
+    The JobActor encodes these when it hands a snapshot over, so the snapshot is immutable
+    while the job goes on changing, and a change to one task of a job of 10,000 writes that
+    task, not the job. `header` is the job document without `tasks` (nor workunits, history);
+    `tasks` maps a task's index in the job's task list to its document (without workunits);
+    `whole` says `tasks` holds every task of the job, replacing what was stored.
+    """
+
+    job_id: str
+    jid: Any  # as in the document: the jid high-water mark follows it
+    header: str
+    tasks: dict[int, str] = field(default_factory=dict)
+    whole: bool = False
+
+    def merge(self, newer: JobPart) -> JobPart:
+        """This part with a later one of the same job applied on top (a write-behind buffer)."""
+        if newer.whole:
+            return newer
+        return JobPart(self.job_id, newer.jid, newer.header, {**self.tasks, **newer.tasks},
+                       self.whole)  # fmt: skip
+
+
 @dataclass
 class Batch:
-    """What one group commit writes: job documents (upserted whole, by `id`), workunits, reports.
+    """What one group commit writes: job documents (upserted whole, by `id`) or the parts of
+    them that changed, workunits, reports.
 
     Workunits are kept apart from their job's document, one row per `wuid`, so a change to one
     workunit of a job with thousands writes one small row, not the whole job (and no job grows
@@ -53,6 +79,8 @@ class Batch:
     """
 
     jobs: list[dict[str, Any]] = field(default_factory=list)
+    # jobs changed in part (JobActor snapshots): applied after `jobs`
+    parts: list[JobPart] = field(default_factory=list)
     reports: list[Report] = field(default_factory=list)
     perf: list[dict[str, Any]] = field(default_factory=list)
     workunits: list[dict[str, Any]] = field(default_factory=list)
@@ -66,6 +94,7 @@ class Batch:
     def __bool__(self) -> bool:
         return bool(
             self.jobs
+            or self.parts
             or self.reports
             or self.perf
             or self.workunits

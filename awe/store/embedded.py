@@ -1,8 +1,11 @@
 """The embedded store: one SQLite file in WAL mode, so a fresh machine needs no database server.
 
-Job, perf and meta rows hold JSON text. Listings filter, count and sort on `job_keys`, one narrow
-row per job with the fields of INDEXED_FIELDS and its readers, written with the job
-(`awe.store.listing`); other fields are reached with `json_extract`. One writer thread (the SnapshotActor) and many reader threads each get their own connection.
+Job, perf and meta rows hold JSON text. A job's row holds its fields; its tasks, workunits and
+history are rows of their own, so a change to one task of a big job writes that task's row,
+not the job. Listings filter, count and sort on `job_keys`, one narrow row per job with the
+fields of INDEXED_FIELDS and its readers, written with the job (`awe.store.listing`); other
+fields are reached with `json_extract`. One writer thread (the SnapshotActor) and many reader
+threads each get their own connection.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from awe.store.rules import (
     merge_workunits,
     page_bounds,
     sort_distinct,
+    split_job,
 )
 
 SYNCHRONOUS_MODES = ("full", "normal")
@@ -47,6 +51,9 @@ CREATE TABLE IF NOT EXISTS perf (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value);
 CREATE TABLE IF NOT EXISTS workunits (wuid TEXT PRIMARY KEY, job_id TEXT NOT NULL, doc TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS workunits_job_id ON workunits (job_id);
+CREATE TABLE IF NOT EXISTS tasks (
+    job_id TEXT NOT NULL, idx INTEGER NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (job_id, idx)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS history (
     job_id TEXT NOT NULL, seq INTEGER NOT NULL, row TEXT NOT NULL, PRIMARY KEY (job_id, seq)
 ) WITHOUT ROWID;
@@ -100,6 +107,7 @@ class EmbeddedStore:
                 raise StoreUnavailable(f"{self._path} cannot use WAL mode (got {mode_now})")
             conn.executescript(_SCHEMA)
             conn.executescript(KEYS_SCHEMA)
+            _move_tasks_apart(conn)
         self._migrate_keys()
 
     def _migrate_keys(self) -> None:
@@ -197,6 +205,7 @@ class EmbeddedStore:
         with self._write_transaction("delete a job") as conn:
             found = conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,)).rowcount
             conn.execute("DELETE FROM job_keys WHERE id = ?", (job_id,))
+            conn.execute("DELETE FROM tasks WHERE job_id = ?", (job_id,))
             conn.execute("DELETE FROM workunits WHERE job_id = ?", (job_id,))
             conn.execute("DELETE FROM history WHERE job_id = ?", (job_id,))
             conn.execute("DELETE FROM reports WHERE job_id = ?", (job_id,))
@@ -234,39 +243,41 @@ class EmbeddedStore:
 
     @staticmethod
     def _write(conn: sqlite3.Connection, checked: CheckedBatch) -> None:
-        conn.executemany(
-            "INSERT INTO jobs (id, doc) VALUES (?, ?)"
-            " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
-            [(job_id, text) for job_id, (_, text) in checked.jobs.items()],
-        )
-        conn.executemany(UPSERT_KEYS, [key_row(doc) for doc, _ in checked.jobs.values()])
-        conn.executemany(
+        """Only statements with rows to write: a cycle's batch is a few of them."""
+        parts = checked.parts.values()
+        _many(conn, _UPSERT_JOB, [(p.job_id, p.header) for p in parts])
+        _many(conn, UPSERT_KEYS, [key_row(json.loads(p.header)) for p in parts])
+        _many(conn, "DELETE FROM tasks WHERE job_id = ?", [(p.job_id,) for p in parts if p.whole])
+        _many(conn, _UPSERT_TASK, [(p.job_id, n, t) for p in parts for n, t in p.tasks.items()])
+        _many(
+            conn,
             "INSERT INTO reports (wuid, name, job_id, content) VALUES (?, ?, ?, ?)"
             " ON CONFLICT (wuid, name) DO UPDATE"
             " SET job_id = excluded.job_id, content = excluded.content",
             [(r.wuid, r.name, r.job_id, bytes(r.content)) for r in checked.reports.values()],
         )
-        conn.executemany(
+        _many(
+            conn,
             "INSERT INTO perf (id, doc) VALUES (?, ?)"
             " ON CONFLICT (id) DO UPDATE SET doc = excluded.doc",
             [(perf_id, text) for perf_id, (_, text) in checked.perf.items()],
         )
-        conn.executemany(
+        _many(
+            conn,
             "INSERT INTO workunits (wuid, job_id, doc) VALUES (?, ?, ?)"
             " ON CONFLICT (wuid) DO UPDATE SET job_id = excluded.job_id, doc = excluded.doc",
             [(wuid, row["job_id"], text) for wuid, (row, text) in checked.workunits.items()],
         )
-        conn.executemany(
-            "DELETE FROM workunits WHERE wuid = ?", [(w,) for w in checked.removed_workunits]
-        )
-        conn.executemany(
+        _many(conn, "DELETE FROM workunits WHERE wuid = ?",
+              [(w,) for w in checked.removed_workunits])  # fmt: skip
+        _many(
+            conn,
             "INSERT INTO history (job_id, seq, row) VALUES (?, ?, ?)"
             " ON CONFLICT (job_id, seq) DO UPDATE SET row = excluded.row",
             [(job_id, seq, text) for (job_id, seq), (_, text) in checked.history.items()],
         )
-        conn.executemany(
-            "DELETE FROM history WHERE job_id = ? AND seq < ?", list(checked.history_from.items())
-        )
+        _many(conn, "DELETE FROM history WHERE job_id = ? AND seq < ?",
+              list(checked.history_from.items()))  # fmt: skip
         if checked.max_jid is not None:
             conn.execute(
                 "INSERT INTO meta (key, value) VALUES ('max_jid', ?)"
@@ -278,7 +289,9 @@ class EmbeddedStore:
         """One job document by id, or None."""
         with self._read() as conn:
             row = conn.execute("SELECT doc FROM jobs WHERE id = ?", (job_id,)).fetchone()
-            return self._whole(conn, json.loads(row[0])) if row else None
+            if not row:
+                return None
+            return self._whole(conn, _with_tasks(conn, [json.loads(row[0])])[0])
 
     @classmethod
     def _whole(cls, conn: sqlite3.Connection, job: dict[str, Any]) -> dict[str, Any]:
@@ -319,7 +332,8 @@ class EmbeddedStore:
             "SELECT id, doc FROM jobs WHERE id IN (SELECT value FROM json_each(?))",
             (json.dumps(job_ids),),
         )
-        return {job_id: json.loads(doc) for job_id, doc in rows}
+        docs = _with_tasks(conn, [json.loads(doc) for _, doc in rows])
+        return {doc["id"]: doc for doc in docs}
 
     def load_unfinished_jobs(self) -> list[dict[str, Any]]:
         """Jobs in UNFINISHED_STATES, oldest `info.submittime` first (start-up recovery)."""
@@ -342,7 +356,7 @@ class EmbeddedStore:
             return [json.loads(text) for (text,) in rows]
 
     def get_jobs(self, job_ids: list[str], history: bool = True) -> list[dict[str, Any]]:
-        """Jobs by id with their workunits and history: three statements, whatever the count."""
+        """Jobs by id with their tasks, workunits and history: four statements, whatever the count."""
         wanted = json.dumps(list(job_ids))
         with self._read() as conn:
             docs = self._docs(conn, list(job_ids))
@@ -404,6 +418,67 @@ class EmbeddedStore:
             connections, self._connections = self._connections, []
         for conn in connections:
             conn.close()
+
+
+_UPSERT_JOB = (
+    "INSERT INTO jobs (id, doc) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET doc = excluded.doc"
+)
+_UPSERT_TASK = (
+    "INSERT INTO tasks (job_id, idx, doc) VALUES (?, ?, ?)"
+    " ON CONFLICT (job_id, idx) DO UPDATE SET doc = excluded.doc"
+)
+
+
+def _many(conn: sqlite3.Connection, sql: str, rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        conn.executemany(sql, rows)
+
+
+def _with_tasks(conn: sqlite3.Connection, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Put each job's task rows back into its document as `tasks`, in order (one query)."""
+    apart = [doc["id"] for doc in docs if "tasks" not in doc]
+    if not apart:
+        return docs
+    found: dict[str, list[Any]] = {}
+    sql = (
+        "SELECT job_id, doc FROM tasks WHERE job_id IN (SELECT value FROM json_each(?))"
+        " ORDER BY job_id, idx"
+    )
+    for job_id, text in conn.execute(sql, (json.dumps(apart),)):
+        found.setdefault(job_id, []).append(json.loads(text))
+    for doc in docs:
+        if "tasks" not in doc and doc["id"] in found:
+            doc["tasks"] = found[doc["id"]]
+    return docs
+
+
+_LAYOUT = 2  # 2: tasks are rows of their own (before: inside the job's document)
+
+
+def _move_tasks_apart(conn: sqlite3.Connection) -> None:
+    """A store written before tasks were rows of their own: move them out, once."""
+    row = conn.execute("SELECT value FROM meta WHERE key = 'layout'").fetchone()
+    if row is not None and int(row[0]) >= _LAYOUT:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        legacy = conn.execute(
+            "SELECT doc FROM jobs WHERE json_type(doc, '$.tasks') = 'array'"
+            " AND json_array_length(doc, '$.tasks') > 0"
+        ).fetchall()
+        for (text,) in legacy:
+            part = split_job(json.loads(text))
+            conn.execute(_UPSERT_JOB, (part.job_id, part.header))
+            conn.executemany(_UPSERT_TASK, [(part.job_id, n, t) for n, t in part.tasks.items()])
+        conn.execute(
+            "INSERT INTO meta (key, value) VALUES ('layout', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (_LAYOUT,),
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 def _end_stray_transaction(conn: sqlite3.Connection) -> None:

@@ -6,16 +6,17 @@ request that needed the store answers 503 instead of pretending its write was do
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote
 
-from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne
+from pymongo import ASCENDING, DESCENDING, MongoClient, ReplaceOne, UpdateOne
 from pymongo.errors import ConfigurationError, PyMongoError
 from pymongo.write_concern import WriteConcern
 
-from awe.store.base import INDEXED_FIELDS, Batch, JobQuery, Report, StoreUnavailable
+from awe.store.base import INDEXED_FIELDS, Batch, JobPart, JobQuery, Report, StoreUnavailable
 from awe.store.rules import (
     ALL_READERS,
     DEFAULT_MAX_JID,
@@ -26,6 +27,7 @@ from awe.store.rules import (
     check_field,
     check_query,
     date_bounds,
+    join_job,
     merge_history,
     merge_workunits,
     page_bounds,
@@ -132,6 +134,18 @@ def job_filter(query: JobQuery) -> dict[str, Any]:
     if query.readable_by is not None:
         clauses.append(_readable_by(query.readable_by))
     return {"$and": clauses} if clauses else {}
+
+
+def _job_write(part: JobPart) -> ReplaceOne | UpdateOne:
+    """A whole job replaces its document; a part sets the job's fields and the changed tasks
+    in place (`tasks.<index>`): the tasks stay inside the document, as AWE keeps them."""
+    if part.whole:
+        return ReplaceOne({"id": part.job_id}, stored_doc(join_job(part)), upsert=True)
+    fields = json.loads(part.header)
+    seen, readers = visibility(fields)  # the header holds what decides it (acl, info)
+    fields[HIDDEN] = {"visibility": seen, "readers": readers or []}
+    fields.update({f"tasks.{n}": json.loads(text) for n, text in part.tasks.items()})
+    return UpdateOne({"id": part.job_id}, {"$set": fields})
 
 
 class MongoStore:
@@ -242,12 +256,9 @@ class MongoStore:
             return
         checked = check_batch(batch)
         with self._errors("save a batch"):
-            if checked.jobs:
-                ops = [
-                    ReplaceOne({"id": k}, stored_doc(doc), upsert=True)
-                    for k, (doc, _) in checked.jobs.items()
-                ]
-                self._jobs.bulk_write(ops, ordered=False)
+            if checked.parts:
+                self._jobs.bulk_write([_job_write(p) for p in checked.parts.values()],
+                                      ordered=False)  # fmt: skip
             if checked.reports:
                 ops = [
                     ReplaceOne({"wuid": r.wuid, "name": r.name}, _report_doc(r), upsert=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from awe.model.expiration import EXPIRABLE_STATES  # noqa: F401 - one truth, for the back-ends
-from awe.store.base import UNFINISHED_STATES, Batch, JobQuery, Report
+from awe.store.base import UNFINISHED_STATES, Batch, JobPart, JobQuery, Report
 
 DEFAULT_MAX_JID = 10000
 
@@ -89,11 +89,40 @@ def encode_doc(doc: dict[str, Any], what: str) -> str:
         raise ValueError(f"{what} cannot be stored as JSON: {err}") from err
 
 
+def split_job(doc: dict[str, Any], what: str = "job") -> JobPart:
+    """A whole job document as a whole `JobPart`: its fields, and each task as its own text.
+
+    A document without a (non-empty) task list is kept whole in `header`.
+    """
+    doc_id = doc.get("id") if isinstance(doc, dict) else None
+    if not isinstance(doc_id, str) or not doc_id:
+        raise ValueError(f"{what} document without a string id: {str(doc)[:80]}")
+    tasks = doc.get("tasks")
+    jid = doc.get("jid")
+    if not isinstance(tasks, list) or not tasks:
+        return JobPart(doc_id, jid, encode_doc(doc, f"{what} {doc_id}"), {}, True)
+    header = {k: v for k, v in doc.items() if k != "tasks"}
+    texts = {n: encode_doc(task, f"{what} {doc_id} task {n}") for n, task in enumerate(tasks)}
+    return JobPart(doc_id, jid, encode_doc(header, f"{what} {doc_id}"), texts, True)
+
+
+def join_job(part: JobPart, stored_tasks: list[Any] | None = None) -> dict[str, Any]:
+    """The job document of a whole part (or of a header with the tasks stored apart)."""
+    doc = json.loads(part.header)
+    if "tasks" not in doc and (part.tasks or stored_tasks):
+        doc["tasks"] = stored_tasks or [json.loads(part.tasks[n]) for n in sorted(part.tasks)]
+    return doc
+
+
 @dataclass
 class CheckedBatch:
-    """A batch that passed validation: the last version of each document, already encoded."""
+    """A batch that passed validation: the last version of each document, already encoded.
 
-    jobs: dict[str, tuple[dict[str, Any], str]]
+    `parts` holds every job of the batch, whole documents as whole parts with the batch's
+    partial changes applied after them, one per job.
+    """
+
+    parts: dict[str, JobPart]
     reports: dict[tuple[str, str], Report]
     perf: dict[str, tuple[dict[str, Any], str]]
     max_jid: int | None
@@ -162,16 +191,26 @@ def _keyed_docs(docs: list[dict[str, Any]], kind: str) -> dict[str, tuple[dict[s
     return out
 
 
+def _job_parts(batch: Batch) -> dict[str, JobPart]:
+    parts: dict[str, JobPart] = {}
+    for part in [split_job(doc) for doc in batch.jobs] + list(batch.parts):
+        if not isinstance(part, JobPart) or not part.job_id:
+            raise ValueError(f"not a job part: {str(part)[:80]}")
+        older = parts.get(part.job_id)
+        parts[part.job_id] = part if older is None else older.merge(part)
+    return parts
+
+
 def check_batch(batch: Batch) -> CheckedBatch:
     """Validate a whole batch before anything is written, so a bad document writes nothing."""
-    jobs = _keyed_docs(batch.jobs, "job")
+    parts = _job_parts(batch)
     perf = _keyed_docs(batch.perf, "perf")
     reports: dict[tuple[str, str], Report] = {}
     for report in batch.reports:
         if not isinstance(report.content, bytes | bytearray | memoryview):
             raise ValueError(f"report {report.wuid}/{report.name}: content must be bytes")
         reports[(report.wuid, report.name)] = report
-    jids = [n for n in (jid_number(doc) for doc, _ in jobs.values()) if n is not None]
+    jids = [n for n in (jid_number({"jid": p.jid}) for p in parts.values()) if n is not None]
     removed = list(batch.removed_workunits)
     if not all(isinstance(wuid, str) for wuid in removed):
         raise ValueError("removed_workunits must be wuid strings")
@@ -179,7 +218,7 @@ def check_batch(batch: Batch) -> CheckedBatch:
     if not all(isinstance(k, str) and isinstance(v, int) for k, v in floors.items()):
         raise ValueError("history_from must map job ids to integers")
     return CheckedBatch(
-        jobs=jobs,
+        parts=parts,
         reports=reports,
         perf=perf,
         max_jid=max(jids, default=None),

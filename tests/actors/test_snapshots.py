@@ -13,6 +13,7 @@ from awe.actors.snapshots import SnapshotActor
 from awe.errors import Unavailable
 from awe.store.base import Batch, Report, StoreUnavailable
 from awe.store.embedded import EmbeddedStore
+from awe.store.rules import split_job
 
 
 class GatedStore:
@@ -49,7 +50,8 @@ def store(tmp_path: Path):
 def save(actor, job: dict, answer: object, reports: list | None = None):
     """Hand a snapshot of `job` in; returns the reply that answers `answer` once durable."""
     reply = new_reply()
-    actor.tell(Save(job_id=job["id"], doc=job, reports=reports or [], waiters=[(reply, answer)]))
+    part = split_job(job)
+    actor.tell(Save(job_id=job["id"], part=part, reports=reports or [], waiters=[(reply, answer)]))
     return reply
 
 

@@ -26,7 +26,7 @@ from awe.server import AweServer
 from awe.store.base import Store
 from awe.store.embedded import EmbeddedStore
 from awe.store.mongo import MongoStore
-from tests.mongo_double import replace_accepting_sort
+from tests.mongo_double import sort_patches
 
 
 def multipart(fields: dict[str, bytes | str]) -> tuple[bytes, str]:
@@ -57,10 +57,9 @@ class AweTestCase(AsyncHTTPTestCase):
         self.config = self.make_config()
         self._mongo_client = None
         if self.backend == "mongomock":
-            wrapper = replace_accepting_sort()
-            if wrapper is not None:
+            for name, wrapper in sort_patches().items():
                 patcher = mock.patch.object(
-                    mongomock.collection.BulkOperationBuilder, "add_replace", wrapper
+                    mongomock.collection.BulkOperationBuilder, name, wrapper
                 )
                 patcher.start()
                 self.addCleanup(patcher.stop)

@@ -21,17 +21,16 @@ import pytest
 from awe.store import Store
 from awe.store.embedded import EmbeddedStore
 from awe.store.mongo import MongoStore
-from tests.mongo_double import replace_accepting_sort
+from tests.mongo_double import sort_patches
 
 MONGO_URI_ENV = "AWE_TEST_MONGODB_URI"
 MONGO_SKIP = "AWE_TEST_MONGODB_URI is not set: real MongoDB contract tests skipped"
 
 
 def patch_mongomock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Let mongomock take pymongo's ReplaceOne (see tests/mongo_double.py)."""
-    wrapper = replace_accepting_sort()
-    if wrapper is not None:
-        monkeypatch.setattr(mongomock.collection.BulkOperationBuilder, "add_replace", wrapper)
+    """Let mongomock take pymongo's ReplaceOne and UpdateOne (see tests/mongo_double.py)."""
+    for name, wrapper in sort_patches().items():
+        monkeypatch.setattr(mongomock.collection.BulkOperationBuilder, name, wrapper)
 
 
 @dataclass

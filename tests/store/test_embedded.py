@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from pathlib import Path
@@ -183,3 +184,21 @@ def test_a_transaction_left_open_is_rolled_back_not_served_stale(tmp_path) -> No
     finally:
         store.close()
         other.close()
+
+
+def test_a_store_with_tasks_inside_job_documents_moves_them_to_rows_once(path: Path) -> None:
+    """Stores written before tasks were rows of their own open with every job as it was."""
+    doc = job("old", tasks=[{"taskid": "old_0", "state": "queued"}, {"taskid": "old_1"}])
+    EmbeddedStore(path).close()
+    with sqlite3.connect(path) as conn:  # the layout before: the whole job in one document
+        conn.execute("INSERT INTO jobs (id, doc) VALUES (?, ?)", ("old", json.dumps(doc)))
+        conn.execute("DELETE FROM meta WHERE key = 'layout'")
+    reopened = EmbeddedStore(path)
+    try:
+        assert reopened.get_job("old") == doc
+        with sqlite3.connect(path) as conn:
+            stored = json.loads(conn.execute("SELECT doc FROM jobs").fetchone()[0])
+            rows = conn.execute("SELECT idx FROM tasks WHERE job_id = 'old'").fetchall()
+        assert "tasks" not in stored and sorted(rows) == [(0,), (1,)]
+    finally:
+        reopened.close()
