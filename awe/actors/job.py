@@ -188,7 +188,7 @@ class JobActor(Supervised, PooledActor):
         task, unit = lifecycle.find_unit(self.job, cmd.wuid)
         view = lifecycle.workunit_view(self.job, task, unit)
         self._waiters.append((delivery(self.actor_ref, cmd), view))
-        log.info("checkout %s -> client %s", cmd.wuid, cmd.client)
+        log.debug("checkout %s -> client %s", cmd.wuid, cmd.client)
 
     @handles(ApplyReport)
     def _report(self, cmd: ApplyReport) -> None:
@@ -199,7 +199,7 @@ class JobActor(Supervised, PooledActor):
         )  # fmt: skip
         if applied:
             self._orphans.pop(cmd.wuid, None)
-            log.info("workunit %s %s (client %s)", cmd.wuid, cmd.status, cmd.client)
+            log.debug("workunit %s %s (client %s)", cmd.wuid, cmd.status, cmd.client)
             self._commit(effects, cmd.stimulus, reports=cmd.reports, outcome=cmd.status)
         else:
             log.info("report %s for %s from %s ignored (not the lease holder or stale)",

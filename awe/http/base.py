@@ -105,6 +105,10 @@ class APIHandler(AuthMixin, tornado.web.RequestHandler):
             text = f"{callback}({text})"
         self.finish(text)
 
+    def compute_etag(self) -> str | None:
+        """No ETag: API answers are not cached, and hashing every body cost ~1% of dispatch."""
+        return None
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, AweError):

@@ -56,10 +56,17 @@ def observe_request(handler: tornado.web.RequestHandler, route: str) -> None:
         return  # a stream lasts as long as its reader: not a latency
     request = handler.request
     seconds = request.request_time()
-    metrics.REQUEST_LATENCY.labels(route, request.method or "").observe(seconds)
-    if route == "/work" and request.method == "GET" and "client" in request.query_arguments:
+    method = request.method or ""
+    child = _latency.get((route, method))
+    if child is None:  # labels() locks and builds a key on every call: keep each child
+        child = _latency[(route, method)] = metrics.REQUEST_LATENCY.labels(route, method)
+    child.observe(seconds)
+    if route == "/work" and method == "GET" and "client" in request.query_arguments:
         outcome = "work" if handler.get_status() == 200 else "none"
         metrics.CHECKOUT_WAIT.labels(outcome).observe(seconds)
+
+
+_latency: dict[tuple[str, str], Any] = {}
 
 
 def live_gauges(status: dict[str, Any], clients: list[dict[str, Any]]) -> list[Metric]:
