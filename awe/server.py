@@ -35,6 +35,7 @@ from awe.dataplane import expire_data, logged, open_data_service, part_joiner, p
 from awe.events import EventBus
 from awe.http.app import make_app
 from awe.http.base import Services
+from awe.model.clientbook import ClientBook
 from awe.model.lifecycle import Settings
 from awe.model.origins import OriginPolicy, is_loopback_host
 from awe.model.retention import parse_duration
@@ -112,11 +113,16 @@ class AweServer:
             join_parts=part_joiner(self.datastore),
             delete_data=logged(self.datastore.delete_job, "removing a deleted job's files"),
         )
-        self.queue = QueueActor.start(context, store.max_jid(), on_death=died)
+        # what handlers read without a hand-off: live job actors (the queue writes it), client
+        # cards (the registry writes them) and when clients were last heard from (the IOLoop)
+        self.live_jobs: dict[str, Any] = {}
+        self.clients = ClientBook()
+        self.queue = QueueActor.start(context, store.max_jid(), on_death=died, live=self.live_jobs)
         policy = Policy.from_config(config)
         self.registry = ClientRegistryActor.start(
             self.queue, policy, queue_cfg.client_timeout_s, queue_cfg.max_client_failure,
             self.events, on_death=died, max_clients=config.limits.registered_clients,
+            book=self.clients,
         )  # fmt: skip
         self._recovery = Recovery(store, self.queue, self._stopping)
         # set before any message is sent, so every actor sees both refs
@@ -137,6 +143,8 @@ class AweServer:
             policy=policy,
             client_key=client_key or load_client_key(config.client_key_path),
             origins=origin_policy(config),
+            clients=self.clients,
+            live_jobs=self.live_jobs,
         )
 
     def set_public_url(self, url: str) -> None:

@@ -3,8 +3,9 @@
 Actors `tell` each other typed messages (`awe.actors.messages`). Where a caller needs an answer,
 the message carries a `reply` (a `concurrent.futures.Future`) that whichever actor finishes the
 work resolves — possibly another actor than the one first told (the SnapshotActor answers once a
-change is durable). Handlers await a reply through `asyncio.wrap_future`, which resolves it on
-the IOLoop via `call_soon_threadsafe`, so the IOLoop never blocks; every ask has a deadline.
+change is durable). Handlers await a reply through `bridge.Landing`, which resolves it on the
+IOLoop via `call_soon_threadsafe` (once for all replies that arrive together), so the IOLoop
+never blocks; every ask has a deadline.
 
 `Supervised.dispatch` is the one place a message is handled: a handler that raises answers its
 message's reply (an `AweError` as itself, anything else as a 500 naming the request) and the
@@ -26,6 +27,7 @@ import pykka
 from pykka import ActorDeadError
 from pykka._envelope import Envelope  # pykka is pinned (pyproject): internal hooks used below
 
+from awe.actors.bridge import Landing
 from awe.errors import AweError, Internal, Timeout, Unavailable
 from awe.store.base import StoreUnavailable
 
@@ -203,7 +205,7 @@ async def ask(target: pykka.ActorRef[Any], command: Any, timeout_s: float) -> An
     except ActorDeadError as err:
         raise Unavailable(SHUTTING_DOWN) from err
     try:
-        return await asyncio.wait_for(asyncio.wrap_future(command.reply), timeout_s)
+        return await Landing.of(asyncio.get_running_loop()).wait(command.reply, timeout_s)
     except TimeoutError:
         raise Timeout(
             f"no answer within {timeout_s:g} s (request {command.stimulus}); "

@@ -4,6 +4,11 @@ Which client holds which workunit is the JobActors' to say: the registry follows
 lease changes they announce (`LeaseChanged`) and derives each client's current work from it
 (`awe.model.registry`). Liveness is by timestamp (D6): the sweep declares a client lost when
 its last heartbeat is older than `client_timeout_s`, and its workunits are released.
+
+It publishes each client's card in the `ClientBook` (awe.model.clientbook) whenever the
+client's record changes, so that handlers answer heartbeats and send checkouts and reports
+on without a hand-off to this thread; the times they heard from clients come back through
+the book's `seen`.
 """
 
 from __future__ import annotations
@@ -14,7 +19,6 @@ from typing import Any
 from awe.actors.base import SingletonActor, gather, handles, new_reply, resolve, tell_quietly
 from awe.actors.messages import (
     ApplyReport,
-    CancelWait,
     CheckClient,
     Checkout,
     ClientDataRights,
@@ -48,6 +52,7 @@ from awe.events import EventBus, make
 from awe.model import registry as reg
 from awe.model import rights, workerauth
 from awe.model.client import Client, ClientStatus, client_from_profile
+from awe.model.clientbook import ClientBook
 from awe.model.effects import Effects
 from awe.model.ids import split_work_id
 from awe.model.times import now
@@ -67,8 +72,10 @@ class ClientRegistryActor(SingletonActor):
         events: EventBus,
         on_death: Any = None,
         max_clients: int | None = None,  # limits.registered_clients
+        book: ClientBook | None = None,
     ) -> None:
         super().__init__(on_death)
+        self._book = book if book is not None else ClientBook()
         self._max_clients = max_clients
         self._queue = queue
         self._policy = policy
@@ -130,6 +137,7 @@ class ClientRegistryActor(SingletonActor):
             )
         fx = Effects()
         claimed = reg.register(self._reg, client, fx)
+        self._book.publish(client)
         self._publish(fx, cmd.stimulus)
         log.info("client %s (%s, group %s) registered%s", client.id, client.name, client.group,
                  f", re-attaching {len(claimed)} workunit(s)" if claimed else "")  # fmt: skip
@@ -154,6 +162,8 @@ class ClientRegistryActor(SingletonActor):
         for wuid in msg.refused:  # a claim no job actor granted: the worker must drop it
             if wuid not in client.pending_discard:
                 client.pending_discard.append(wuid)
+        self._book.publish(client)
+        reg.heard_from(client, self._book.seen)
         resolve(msg.reply, client.to_json(now()) if msg.answer is None else msg.answer)
 
     def _to_job(self, kind: type, wuid: str, client_id: str, stimulus: str, **more: Any) -> Any:
@@ -178,6 +188,7 @@ class ClientRegistryActor(SingletonActor):
         if client.pending_discard:
             instructions["discard"] = ",".join(client.pending_discard)
             client.pending_discard = []
+        self._book.publish(client)
         resolve(cmd.reply, instructions)
 
     @handles(Sweep)
@@ -187,7 +198,8 @@ class ClientRegistryActor(SingletonActor):
         Answered once that work is back (durable, offered again).
         """
         released: list[Any] = []
-        for client in reg.lost(self._reg, cmd.at, self._timeout_s):
+        self._book.prune(self._reg.clients)
+        for client in reg.lost(self._reg, cmd.at, self._timeout_s, self._book.seen):
             log.warning("client %s (%s) lost: no heartbeat for %.0f s, %d workunit(s) requeued",
                         client.id, client.name, self._timeout_s,
                         len(client.current_work))  # fmt: skip
@@ -197,6 +209,7 @@ class ClientRegistryActor(SingletonActor):
     def _drop(self, client: Client, why: str, stimulus: str) -> list[Any]:
         fx = Effects()
         work = reg.drop(self._reg, client, why, fx)
+        self._book.forget(client.id)
         self._publish(fx, stimulus)
         return self._release(client.id, work, why, stimulus)
 
@@ -212,12 +225,15 @@ class ClientRegistryActor(SingletonActor):
         client = self._reg.clients.get(cmd.client_id)
         if client is None:
             raise AweError(CLIENT_NOT_FOUND)
+        reg.heard_from(client, self._book.seen)
         resolve(cmd.reply, client.to_json(now()))
 
     @handles(ListClients)
     def _list(self, cmd: ListClients) -> None:
         at = now()
         clients = [c for c in self._reg.clients.values() if not cmd.busy or c.current_work]
+        for client in clients:
+            reg.heard_from(client, self._book.seen)
         resolve(cmd.reply, [c.to_json(at) for c in clients])
 
     @handles(FillStatus)
@@ -245,6 +261,7 @@ class ClientRegistryActor(SingletonActor):
             answer = "client deleted"
         else:
             raise NotImplementedOp()
+        self._book.publish(client)
         self._publish(fx, cmd.stimulus)
         self._answer_when_released(client.id, released, answer, cmd)
 
@@ -252,6 +269,7 @@ class ClientRegistryActor(SingletonActor):
         """Suspended clients lose their leases, and their workers are told to drop them (D5)."""
         log.info("client %s suspended: %s", client.id, why)
         work = reg.suspend(client, why, fx)
+        self._book.publish(client)
         return self._release(client.id, work, why, stimulus)
 
     def _answer_when_released(self, client_id: str, released: list[Any], answer: str,
@@ -273,6 +291,7 @@ class ClientRegistryActor(SingletonActor):
             targets = [c for c in self._reg.clients.values() if c.status == ClientStatus.SUSPEND]
             for client in targets:
                 reg.resume(client, fx)
+                self._book.publish(client)
             answer = f"{len(targets)} suspended clients resumed"
         else:
             raise NotImplementedOp()
@@ -283,6 +302,7 @@ class ClientRegistryActor(SingletonActor):
 
     @handles(Checkout)
     def _checkout(self, cmd: Checkout) -> None:
+        """A checkout whose handler found no card to go by (awe.model.clientbook)."""
         client = self._client(cmd)
         client.last_heartbeat = now()  # a waiting checkout is a sign of life too
         if client.status == ClientStatus.SUSPEND:
@@ -293,11 +313,6 @@ class ClientRegistryActor(SingletonActor):
         self._queue.tell(Pick(client=client.view(), available=cmd.available, wait_s=cmd.wait_s,
                               wait_token=cmd.wait_token, reply=cmd.reply,
                               stimulus=cmd.stimulus))  # fmt: skip
-
-    @handles(CancelWait)
-    def _cancel_wait(self, cmd: CancelWait) -> None:
-        """Forwarded so that it reaches the queue after the checkout it cancels."""
-        self._queue.tell(cmd)
 
     @handles(ReportWork)
     def _report(self, cmd: ReportWork) -> None:
@@ -341,4 +356,7 @@ class ClientRegistryActor(SingletonActor):
             if ended and client is not None:  # True only for a known client
                 why = f"{client.consecutive_failures} consecutive failures"
                 self._suspend(client, why, fx, msg.stimulus)
+        known = self._reg.clients.get(msg.client)
+        if known is not None:  # its status, skip list or work to discard may have changed
+            self._book.publish(known)
         self._publish(fx, msg.stimulus)

@@ -108,11 +108,6 @@ class Pick(Command):
 
 
 @dataclass(frozen=True, kw_only=True)
-class CancelWait(Command):
-    wait_token: int
-
-
-@dataclass(frozen=True, kw_only=True)
 class DropWaiter(Command):
     """A suspended, deleted or lost client's waiting checkout ends now."""
 

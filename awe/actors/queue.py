@@ -30,7 +30,6 @@ from awe.actors.base import (
 from awe.actors.job import JobActor, JobContext
 from awe.actors.messages import (
     Admit,
-    CancelWait,
     CloseQueue,
     Dormant,
     DropWaiter,
@@ -60,6 +59,7 @@ from awe.errors import NO_WORK, QUEUE_SUSPENDED, AweError, Unavailable
 from awe.model.job import ACTIVE_JOB_STATES, FINISHED_JOB_STATES, Job, JobState
 from awe.model.matching import ReadyIndex
 from awe.model.times import now, parse_time
+from awe.model.waiting import Waiters
 
 log = logging.getLogger(__name__)
 
@@ -75,14 +75,22 @@ class Loading:
 class QueueActor(SingletonActor):
     name = "queue"
 
-    def __init__(self, context: JobContext, max_jid: int, on_death: Any = None) -> None:
+    def __init__(
+        self,
+        context: JobContext,
+        max_jid: int,
+        on_death: Any = None,
+        live: dict[str, pykka.ActorRef[Any]] | None = None,
+    ) -> None:
         super().__init__(on_death)
         self.ctx = context
         self._jid = max_jid
-        self._live: dict[str, pykka.ActorRef[Any]] = {}
+        # job id -> its actor. Only this actor writes it; handlers read it (`live` shared with
+        # them) to tell a live job's actor a report without a hand-off to this thread
+        self._live: dict[str, pykka.ActorRef[Any]] = {} if live is None else live
         self._states: dict[str, str] = {}  # job id -> last state its actor reported
         self._ready = ReadyIndex()
-        self._waiters: dict[int, Pick] = {}  # wait token -> waiting checkout, oldest first
+        self._waiters: Waiters[Pick] = Waiters(_waiting)  # long polls, by what they can take
         self._suspended = False
         self._closing = False  # the server stops: no job is loaded or restarted any more
         self._loading: dict[str, Loading] = {}
@@ -294,14 +302,14 @@ class QueueActor(SingletonActor):
             raise AweError(QUEUE_SUSPENDED)
         if self._recovering:  # the ready index is not whole yet: wait, or no work for now
             if pick.wait_s > 0 and pick.reply is not None:
-                self._waiters[pick.wait_token] = pick
+                self._waiters.add(pick.wait_token, pick.client, pick.available, pick)
                 return
             raise AweError(NO_WORK)
         entry = self._ready.pick(pick.client, pick.available)
         if entry is not None:
             self._lease(entry.job_id, entry.wuid, pick)
         elif pick.wait_s > 0 and pick.reply is not None:
-            self._waiters[pick.wait_token] = pick
+            self._waiters.add(pick.wait_token, pick.client, pick.available, pick)
         else:
             raise AweError(NO_WORK)
 
@@ -310,38 +318,23 @@ class QueueActor(SingletonActor):
                       stimulus=pick.stimulus)  # fmt: skip
         self._route(lease)
 
-    @handles(CancelWait)
-    def _cancel_wait(self, cmd: CancelWait) -> None:
-        """The handler's long poll ran out; True when the checkout was still waiting."""
-        resolve(cmd.reply, self._waiters.pop(cmd.wait_token, None) is not None)
-
     @handles(DropWaiter)
     def _drop_waiter(self, cmd: DropWaiter) -> None:
-        for token, pick in list(self._waiters.items()):
-            if pick.client.id == cmd.client_id:
-                del self._waiters[token]
-                reject(pick.reply, AweError(NO_WORK))
+        for pick in self._waiters.remove_client(cmd.client_id):
+            reject(pick.reply, AweError(NO_WORK))
 
     def _serve_waiters(self) -> None:
-        if self._recovering:
+        """Offers meet waiting checkouts: oldest first, without walking every one (waiting.py)."""
+        if self._recovering or not len(self._ready):
             return
-        for token, pick in list(self._waiters.items()):
-            if pick.reply is None or pick.reply.done():
-                del self._waiters[token]
-                continue
-            entry = self._ready.pick(pick.client, pick.available)
-            if entry is None:
-                continue
-            del self._waiters[token]
+        for pick, entry in self._waiters.serve(lambda p: self._ready.pick(p.client, p.available)):
             self._lease(entry.job_id, entry.wuid, pick)
-            if not len(self._ready):
-                break
 
     @handles(CloseQueue)
     def _close(self, cmd: CloseQueue) -> None:
         """The server is stopping: hand out nothing more, and answer every waiting checkout."""
         self._suspended = self._closing = True
-        waiters, self._waiters = list(self._waiters.values()), {}
+        waiters = self._waiters.take_all()
         for pick in waiters:
             reject(pick.reply, AweError(QUEUE_SUSPENDED))
         resolve(cmd.reply, len(waiters))
@@ -388,6 +381,11 @@ class QueueActor(SingletonActor):
                 "suspended": sum(1 for s in states if s == JobState.SUSPEND),
             },
             "workunits": {"queuing": len(self._ready), "checkout": 0},
-            "waiting_checkouts": len(self._waiters),
+            "waiting_checkouts": self._waiters.live(),
         }
         self.ctx.registry.tell(FillStatus(status=status, reply=cmd.reply, stimulus=cmd.stimulus))
+
+
+def _waiting(pick: Pick) -> bool:
+    """A checkout still waits until it is answered (a lease, or its handler gave up)."""
+    return pick.reply is not None and not pick.reply.done()

@@ -12,6 +12,7 @@ from awe.actors.messages import (
 )
 from awe.errors import AweError, NotImplementedOp
 from awe.http.base import APIHandler, UploadHandler, smaller_cap
+from awe.http.fastpath import heard_from, worker_card
 from awe.model import jsontext
 from awe.model.workerauth import ASK_FOR_SECRET, SECRET_HEADER, Proof, derive_secret
 
@@ -56,6 +57,11 @@ class ClientHandler(APIHandler):
     async def get(self, client_id: str) -> None:
         registry = self.services.registry
         if self.flag("heartbeat"):
+            card = worker_card(self, client_id)
+            if card is not None and not card.instructions:  # nothing to say: answered here
+                heard_from(self, client_id)
+                self.reply({})
+                return
             self.reply(await self.ask(registry, Heartbeat, client_id=client_id,
                                       token=self.cg_token(), proof=self.proof(client_id)))  # fmt: skip
         else:

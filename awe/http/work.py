@@ -9,19 +9,23 @@ from typing import Any
 
 from pykka import ActorDeadError
 
-from awe.actors.base import SHUTTING_DOWN, new_reply
+from awe.actors.base import SHUTTING_DOWN, new_reply, reject
+from awe.actors.bridge import Landing
 from awe.actors.messages import (
-    CancelWait,
+    ApplyReport,
     CheckClient,
     Checkout,
     GetSecret,
     GetWorkunit,
+    Pick,
     ReportWork,
 )
-from awe.errors import NO_WORK, AweError, Timeout, Unavailable
+from awe.errors import CLIENT_SUSPENDED, NO_WORK, AweError, Timeout, Unavailable
 from awe.http.base import APIHandler, UploadHandler, smaller_cap
+from awe.http.fastpath import JobRoute, heard_from, worker_card
 from awe.http.queue import live_overviews
 from awe.model import compat, jsontext
+from awe.model.client import ClientStatus
 from awe.model.ids import split_work_id
 from awe.store.base import Report
 
@@ -69,32 +73,41 @@ class WorkListHandler(APIHandler):
         self.reply(page, limit=limit, offset=offset, total_count=len(ordered))
 
     async def _checkout(self, client_id: str, available: int | None, wait_s: float) -> Any:
-        """Through the registry (is the client known, not suspended?) to the queue's pick."""
-        registry, deadline = self.services.registry, self.config.api.ask_timeout_s
-        token = next(_wait_tokens)
-        command = Checkout(client_id=client_id, token=self.cg_token(), available=available,
-                           proof=self.proof(client_id), wait_s=wait_s, wait_token=token,
-                           stimulus=self.request_id, reply=new_reply())  # fmt: skip
+        """To the queue's pick, with the client's card (awe/http/fastpath.py); without one,
+        through the registry (is the client known, not suspended?)."""
+        reply, token, stimulus = new_reply(), next(_wait_tokens), self.request_id
+        card = worker_card(self, client_id)
+        if card is not None and card.status != ClientStatus.DELETED:
+            if card.status == ClientStatus.SUSPEND:
+                raise AweError(CLIENT_SUSPENDED)
+            heard_from(self, client_id)  # a waiting checkout is a sign of life too
+            target: Any = self.services.queue
+            command: Any = Pick(client=card.view, available=available, wait_s=wait_s,
+                                wait_token=token, reply=reply, stimulus=stimulus)  # fmt: skip
+        else:
+            target = self.services.registry
+            command = Checkout(client_id=client_id, token=self.cg_token(), available=available,
+                               proof=self.proof(client_id), wait_s=wait_s, wait_token=token,
+                               stimulus=stimulus, reply=reply)  # fmt: skip
         try:
-            registry.tell(command)
+            target.tell(command)
         except ActorDeadError as err:
             raise Unavailable(SHUTTING_DOWN) from err
-        waiting = asyncio.wrap_future(command.reply)
+        loop = asyncio.get_running_loop()
+        # the long poll runs out: no work, unless a pick answered first (then its lease, being
+        # made durable, answers; a lease that finds the checkout answered goes back)
+        expiry = loop.call_later(wait_s, reject, reply, AweError(NO_WORK)) if wait_s > 0 else None
+        deadline = self.config.api.ask_timeout_s
         try:
-            if wait_s > 0:
-                try:
-                    return await asyncio.wait_for(asyncio.shield(waiting), timeout=wait_s)
-                except TimeoutError:
-                    # Through the registry, so the cancel reaches the queue after the checkout.
-                    if await self.ask(registry, CancelWait, wait_token=token):
-                        raise AweError(NO_WORK) from None
-                    # picked meanwhile: its lease is being made durable, the answer comes
-            return await asyncio.wait_for(waiting, timeout=deadline)
+            return await Landing.of(loop).wait(reply, wait_s + deadline)
         except TimeoutError:
             raise Timeout(
                 f"no answer within {deadline:g} s (request {self.request_id}); "
                 "it may still take effect"
             ) from None
+        finally:
+            if expiry is not None:
+                expiry.cancel()
 
 
 class WorkHandler(UploadHandler):
@@ -174,11 +187,18 @@ class WorkHandler(UploadHandler):
                     reports.append(Report(job_id, wuid, name, content))
             _check_outputs(self.file("outputs"))
             notes = (self.file("notes") or b"").decode(errors="replace")[-4096:]
-        answer = await self.ask(
-            self.services.registry, ReportWork, client_id=client_id, token=self.cg_token(),
-            proof=self.proof(client_id), wuid=wuid, status=status, computetime=computetime,
-            notes=notes, reports=tuple(reports),
-        )  # fmt: skip
+        if worker_card(self, client_id) is not None:  # straight to the job's actor
+            answer = await self.ask(
+                JobRoute(self.services), ApplyReport, job_id=job_id, wuid=wuid,
+                client=client_id, status=status, computetime=computetime, notes=notes,
+                reports=tuple(reports),
+            )  # fmt: skip
+        else:
+            answer = await self.ask(
+                self.services.registry, ReportWork, client_id=client_id, token=self.cg_token(),
+                proof=self.proof(client_id), wuid=wuid, status=status, computetime=computetime,
+                notes=notes, reports=tuple(reports),
+            )  # fmt: skip
         self.reply("ok" if answer is None else answer)
 
 

@@ -7,11 +7,13 @@ running view, never changed any other way, so they cannot disagree with the job 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from awe.model.client import Client, ClientStatus, record_outcome
 from awe.model.effects import Effects
-from awe.model.times import parse_time
+from awe.model.times import format_time, parse_time
 from awe.model.transitions import move_client
 
 
@@ -114,11 +116,23 @@ def drop(reg: Registry, client: Client, why: str, fx: Effects) -> list[str]:
     return list(client.current_work)
 
 
-def lost(reg: Registry, at: str, timeout_s: float) -> list[Client]:
-    """Clients silent for longer than the timeout (D6)."""
+def lost(
+    reg: Registry, at: str, timeout_s: float, seen: Mapping[str, float] | None = None
+) -> list[Client]:
+    """Clients silent for longer than the timeout (D6). `seen`: when handlers last heard from
+    each client (POSIX seconds; awe.model.clientbook), besides its recorded heartbeat."""
     moment = parse_time(at).timestamp()
+    seen = seen or {}
     return [
         client
-        for client in reg.clients.values()
-        if moment - parse_time(client.last_heartbeat).timestamp() > timeout_s
+        for client in list(reg.clients.values())
+        if moment - seen.get(client.id, 0.0) > timeout_s
+        and moment - parse_time(client.last_heartbeat).timestamp() > timeout_s
     ]
+
+
+def heard_from(client: Client, seen: Mapping[str, float]) -> None:
+    """Bring the client's `last_heartbeat` up to when a handler last heard from it."""
+    at = seen.get(client.id)
+    if at is not None and at > parse_time(client.last_heartbeat).timestamp():
+        client.last_heartbeat = format_time(datetime.fromtimestamp(at, UTC))
