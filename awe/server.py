@@ -308,8 +308,18 @@ def serve(config: ServerConfig) -> int:
     return code
 
 
+def use_event_loop(name: str) -> None:
+    """Make the IOLoop run on uvloop (measured: ~20% less CPU per request than asyncio's own
+    loop, bench/README.md); `asyncio` keeps the standard loop. Before the IOLoop exists."""
+    if name == "uvloop":
+        import uvloop
+
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+
+
 def _run(config: ServerConfig, server: AweServer, sockets: list[Any]) -> int:
     """Serve until a signal, then stop within `shutdown_grace_s` (plus a last resort)."""
+    use_event_loop(config.api.event_loop)
     app = make_app(server.services)
     http = tornado.httpserver.HTTPServer(
         app, max_body_size=config.api.max_body_bytes, chunk_size=1 << 20
