@@ -30,6 +30,7 @@ from awe.actors.queue import QueueActor
 from awe.actors.snapshots import SnapshotActor
 from awe.actors.supervision import Supervisor, exit_process
 from awe.clientkey import KeyFileError, load_client_key
+from awe.collector import FREEZE_EVERY_S, FrozenGenerations
 from awe.config import ConfigError, ServerConfig, check_server_config, load_server_config
 from awe.dataplane import expire_data, logged, open_data_service, part_joiner, public_url
 from awe.events import EventBus
@@ -326,6 +327,10 @@ def _run(config: ServerConfig, server: AweServer, sockets: list[Any]) -> int:
     )  # bodies arrive 1 MiB at a time: a 1 GB upload is 1,000 handler calls, not 16,000
     http.add_sockets(sockets)
     loop = tornado.ioloop.IOLoop.current()
+    collector = FrozenGenerations()  # no multi-second full collections (awe/collector.py)
+    collector.start()
+    freezer = tornado.ioloop.PeriodicCallback(collector.tick, FREEZE_EVERY_S * 1000)
+    freezer.start()
     interval_ms = max(100, int(config.queue.client_check_interval_s * 1000))
     sweeper = tornado.ioloop.PeriodicCallback(server.sweep, interval_ms)
     sweeper.start()
@@ -371,6 +376,7 @@ def _run(config: ServerConfig, server: AweServer, sockets: list[Any]) -> int:
              config.data_dir.resolve())  # fmt: skip
     loop.start()
     sweeper.stop()
+    freezer.stop()
     expirer.stop()
     reaper.stop()
     http.stop()

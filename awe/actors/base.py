@@ -14,7 +14,6 @@ actor goes on.
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import concurrent.futures
 import itertools
@@ -205,7 +204,7 @@ async def ask(target: pykka.ActorRef[Any], command: Any, timeout_s: float) -> An
     except ActorDeadError as err:
         raise Unavailable(SHUTTING_DOWN) from err
     try:
-        return await Landing.of(asyncio.get_running_loop()).wait(command.reply, timeout_s)
+        return await Landing.current().wait(command.reply, timeout_s)
     except TimeoutError:
         raise Timeout(
             f"no answer within {timeout_s:g} s (request {command.stimulus}); "
@@ -226,23 +225,37 @@ class _PoolInbox:
     100,000 job actors wait for nothing).
     """
 
-    __slots__ = ("_actor", "_queue", "_lock", "_scheduled")
+    __slots__ = ("_actor", "_late", "_queue", "_lock", "_scheduled")
 
     def __init__(self, actor: PooledActor) -> None:
-        self._actor = actor
+        self._actor: PooledActor | None = actor
+        self._late: Callable[[Envelope[Any]], None] | None = None
         self._queue: collections.deque[Envelope[Any]] | None = None
         self._lock = threading.Lock()
         self._scheduled = False
 
     def put(self, envelope: Envelope[Any], /) -> None:
         with self._lock:
-            if self._queue is None:
-                self._queue = collections.deque()
-            self._queue.append(envelope)
-            if self._scheduled:
-                return
-            self._scheduled = True
-        self._actor.pool().submit(self._actor._drain)
+            actor = self._actor
+            if actor is not None:
+                if self._queue is None:
+                    self._queue = collections.deque()
+                self._queue.append(envelope)
+                if self._scheduled:
+                    return
+                self._scheduled = True
+        if actor is None:  # stopped and let go of: answered or re-routed at once
+            (self._late or refuse_envelope)(envelope)
+            return
+        actor.pool().submit(actor._drain)
+
+    def detach(self, late: Callable[[Envelope[Any]], None]) -> None:
+        """The actor stopped and its inbox ran dry: let go of it, so that it is freed as soon
+        as nothing else holds it (actor and inbox held each other: a cycle only the garbage
+        collector could free); later messages go to `late`, which must not hold the actor."""
+        with self._lock:
+            if not self._queue and not self._scheduled:
+                self._actor, self._late = None, late
 
     def get(self) -> Envelope[Any]:
         with self._lock:
@@ -265,7 +278,9 @@ class _PoolInbox:
 
     def reschedule(self) -> None:
         """Hand the pool another turn; only the turn that is running may call this."""
-        self._actor.pool().submit(self._actor._drain)
+        actor = self._actor
+        if actor is not None:  # it is running: never detached meanwhile
+            actor.pool().submit(actor._drain)
 
     def start(self) -> None:
         """Schedule the first turn (on_start), unless a message already scheduled one."""
@@ -273,7 +288,9 @@ class _PoolInbox:
             if self._scheduled:
                 return
             self._scheduled = True
-        self._actor.pool().submit(self._actor._drain)
+            actor = self._actor
+        if actor is not None:
+            actor.pool().submit(actor._drain)
 
     def empty(self) -> bool:
         with self._lock:
@@ -370,6 +387,8 @@ class PooledActor(pykka.Actor):
             if envelope is None:
                 self._end_turn()  # still this actor's turn: nothing else runs it meanwhile
                 if inbox.release_if_empty():
+                    if self.actor_stopped.is_set():
+                        inbox.detach(self.late_refusal())
                     return
                 continue
             handled += 1
@@ -421,9 +440,27 @@ class PooledActor(pykka.Actor):
         """Hook: a message arrived after the actor stopped. It must be answered or re-routed."""
         reject(getattr(message, "reply", None), Unavailable(SHUTTING_DOWN))
 
+    def late_refusal(self) -> Callable[[Envelope[Any]], None]:
+        """What answers messages that arrive once the actor is gone; it must not hold the actor
+        (hook: a JobActor re-routes its job's commands to the queue)."""
+        return refuse_envelope
+
     @classmethod
     def shutdown_pool(cls) -> None:
         with PooledActor._pool_lock:
             if PooledActor._pool is not None:
                 PooledActor._pool.shutdown(wait=True)
                 PooledActor._pool = None
+
+
+def refuse_envelope(
+    envelope: Envelope[Any], message_refused: Callable[[Any], None] | None = None
+) -> None:
+    """Answer a message no actor will handle: 503 to its reply, ActorDeadError to an ask."""
+    if envelope.reply_to is not None:
+        error = ActorDeadError("the actor stopped before handling the message")
+        envelope.reply_to.set_exception(exc_info=(ActorDeadError, error, None))
+    elif message_refused is not None:
+        message_refused(envelope.message)
+    else:
+        reject(getattr(envelope.message, "reply", None), Unavailable(SHUTTING_DOWN))

@@ -22,7 +22,7 @@ Reply = concurrent.futures.Future
 
 
 class Landing:
-    """Lands replies on one asyncio loop (`Landing.of(loop)`); thread-safe `_arrive`."""
+    """Lands replies on one asyncio loop (`Landing.current()`); thread-safe `_arrive`."""
 
     _loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Landing] = (
         weakref.WeakKeyDictionary()
@@ -31,12 +31,16 @@ class Landing:
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
+        self._loop_thread = threading.get_ident()  # made on the loop's thread (`current`)
         self._arrived: collections.deque[tuple[asyncio.Future[Any], Reply]] = collections.deque()
         self._lock = threading.Lock()
         self._scheduled = False
+        self._late: dict[asyncio.Future[Any], asyncio.TimerHandle] = {}  # polls answered late
 
     @classmethod
-    def of(cls, loop: asyncio.AbstractEventLoop) -> Landing:
+    def current(cls) -> Landing:
+        """The landing of the running loop (called on the loop's thread)."""
+        loop = asyncio.get_running_loop()
         with cls._loops_lock:
             landing = cls._loops.get(loop)
             if landing is None:
@@ -49,14 +53,35 @@ class Landing:
         reply.add_done_callback(functools.partial(self._arrive, landed))
         return landed
 
-    async def wait(self, reply: Reply, timeout_s: float) -> Any:
-        """The reply's result; TimeoutError after `timeout_s` (the reply may still come)."""
+    async def wait(self, reply: Reply, timeout_s: float, poll_s: float = 0.0) -> Any:
+        """The reply's result; TimeoutError after `timeout_s` (the reply may still come).
+
+        With `poll_s`, the reply is resolved with None at `poll_s` unless something answered it
+        first (a long poll that ran out), and the `timeout_s` starts then: one timer for the
+        poll, another only if the reply is on its way but late.
+        """
         landed = self.future(reply)
-        timer = self._loop.call_later(timeout_s, _time_out, landed)
+        timer = (
+            self._loop.call_later(poll_s, self._ran_out, reply, landed, timeout_s)
+            if poll_s > 0
+            else self._loop.call_later(timeout_s, _time_out, landed)
+        )
         try:
             return await landed
         finally:
             timer.cancel()
+            if landed in self._late:
+                self._late.pop(landed).cancel()
+
+    def _ran_out(self, reply: Reply, landed: asyncio.Future[Any], timeout_s: float) -> None:
+        if not reply.done():
+            try:
+                reply.set_result(None)
+                return
+            except concurrent.futures.InvalidStateError:
+                pass  # answered meanwhile, on another thread
+        if not landed.done():  # the answer is on its way (a lease being made durable)
+            self._late[landed] = self._loop.call_later(timeout_s, _time_out, landed)
 
     def _arrive(self, landed: asyncio.Future[Any], reply: Reply) -> None:
         """On the thread that resolved the reply: queue it; wake the loop if nobody did yet."""
@@ -66,7 +91,10 @@ class Landing:
                 return
             self._scheduled = True
         try:
-            self._loop.call_soon_threadsafe(self._land)
+            if threading.get_ident() == self._loop_thread:
+                self._loop.call_soon(self._land)  # no wake-up needed: the loop runs already
+            else:
+                self._loop.call_soon_threadsafe(self._land)
         except RuntimeError:  # the loop is closed: nobody waits any more
             pass
 

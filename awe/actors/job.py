@@ -11,11 +11,19 @@ back to the queue and stops: the store serves it from then on.
 from __future__ import annotations
 
 import concurrent.futures
+import functools
 import logging
 import time
 from typing import Any
 
-from awe.actors.base import PooledActor, Supervised, handles, reject, tell_quietly
+from awe.actors.base import (
+    PooledActor,
+    Supervised,
+    handles,
+    refuse_envelope,
+    reject,
+    tell_quietly,
+)
 from awe.actors.jobparts import (
     ChangeTracker,
     JobContext,
@@ -110,6 +118,12 @@ class JobActor(Supervised, PooledActor):
             tell_quietly(self.ctx.queue, Reroute(command=message, ref=self.actor_ref))
         else:
             reject(getattr(message, "reply", None), Unavailable("server is shutting down"))
+
+    def late_refusal(self) -> Any:
+        """Once this actor is gone, its job's commands still reach the queue (which serves the
+        job from the store); nothing here holds the actor, so it is freed at once."""
+        return functools.partial(refuse_envelope, message_refused=functools.partial(
+            _reroute_late, self.ctx.queue))  # fmt: skip
 
     def on_crash(self, reason: str, message: Any) -> None:
         """Nothing of this turn is saved (it may be half done), the answers it owed are refused,
@@ -467,3 +481,12 @@ class JobActor(Supervised, PooledActor):
         if not self._crashed:
             self.on_turn_end()
         log.debug("job actor for %s stopped (%s)", self.job.id, self.job.state)
+
+
+def _reroute_late(queue: Any, message: Any) -> None:
+    """A command that came after its job's actor was gone goes back to the queue; anything
+    else is answered 503."""
+    if isinstance(message, JobCommand):
+        tell_quietly(queue, Reroute(command=message, ref=None))
+    else:
+        reject(getattr(message, "reply", None), Unavailable("server is shutting down"))

@@ -99,7 +99,8 @@ class Sweep(Command):
 
 @dataclass(frozen=True, kw_only=True)
 class Pick(Command):
-    """A checkout the registry accepted: pick the best ready workunit for this client."""
+    """A checkout of a known client: pick the best ready workunit for it. Answers the
+    workunit as the worker gets it, or None when there is none (now, or within `wait_s`)."""
 
     client: ClientView
     available: int | None

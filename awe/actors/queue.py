@@ -55,7 +55,7 @@ from awe.actors.messages import (
     WakeAt,
 )
 from awe.actors.stored import answer_at_once, answer_missing, answer_stored, needs_actor
-from awe.errors import NO_WORK, QUEUE_SUSPENDED, AweError, Unavailable
+from awe.errors import QUEUE_SUSPENDED, AweError, Unavailable
 from awe.model.job import ACTIVE_JOB_STATES, FINISHED_JOB_STATES, Job, JobState
 from awe.model.matching import ReadyIndex
 from awe.model.times import now, parse_time
@@ -304,14 +304,15 @@ class QueueActor(SingletonActor):
             if pick.wait_s > 0 and pick.reply is not None:
                 self._waiters.add(pick.wait_token, pick.client, pick.available, pick)
                 return
-            raise AweError(NO_WORK)
+            resolve(pick.reply, None)  # no work for now: an answer, not an error
+            return
         entry = self._ready.pick(pick.client, pick.available)
         if entry is not None:
             self._lease(entry.job_id, entry.wuid, pick)
         elif pick.wait_s > 0 and pick.reply is not None:
             self._waiters.add(pick.wait_token, pick.client, pick.available, pick)
         else:
-            raise AweError(NO_WORK)
+            resolve(pick.reply, None)  # no work: an answer, not an error (no traceback to keep)
 
     def _lease(self, job_id: str, wuid: str, pick: Pick) -> None:
         lease = Lease(job_id=job_id, wuid=wuid, client=pick.client.id, at=now(), pick=pick,
@@ -321,7 +322,7 @@ class QueueActor(SingletonActor):
     @handles(DropWaiter)
     def _drop_waiter(self, cmd: DropWaiter) -> None:
         for pick in self._waiters.remove_client(cmd.client_id):
-            reject(pick.reply, AweError(NO_WORK))
+            resolve(pick.reply, None)
 
     def _serve_waiters(self) -> None:
         """Offers meet waiting checkouts: oldest first, without walking every one (waiting.py)."""

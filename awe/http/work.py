@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 from typing import Any
 
 from pykka import ActorDeadError
 
-from awe.actors.base import SHUTTING_DOWN, new_reply, reject
+from awe.actors.base import SHUTTING_DOWN, new_reply
 from awe.actors.bridge import Landing
 from awe.actors.messages import (
     ApplyReport,
@@ -46,7 +45,11 @@ class WorkListHandler(APIHandler):
         available = self.int_arg("available", -1)
         wait_s = self.number_arg("wait", 0.0)
         wait_s = max(0.0, min(wait_s, self.config.queue.max_checkout_wait_s))
-        self.reply(await self._checkout(client_id, available if available >= 0 else None, wait_s))
+        work = await self._checkout(client_id, available if available >= 0 else None, wait_s)
+        if work is None:  # an idle worker's every poll: not raised, so no traceback, no log
+            self.reply(None, status=AweError.status, error=[NO_WORK])
+            return
+        self.reply(work)
 
     async def _listing(self) -> None:
         """The workunits in the queue (queued, checkout, suspend) of jobs the caller may read;
@@ -74,7 +77,7 @@ class WorkListHandler(APIHandler):
 
     async def _checkout(self, client_id: str, available: int | None, wait_s: float) -> Any:
         """To the queue's pick, with the client's card (awe/http/fastpath.py); without one,
-        through the registry (is the client known, not suspended?)."""
+        through the registry (is the client known, not suspended?). None: no work."""
         reply, token, stimulus = new_reply(), next(_wait_tokens), self.request_id
         card = worker_card(self, client_id)
         if card is not None and card.status != ClientStatus.DELETED:
@@ -93,21 +96,16 @@ class WorkListHandler(APIHandler):
             target.tell(command)
         except ActorDeadError as err:
             raise Unavailable(SHUTTING_DOWN) from err
-        loop = asyncio.get_running_loop()
-        # the long poll runs out: no work, unless a pick answered first (then its lease, being
-        # made durable, answers; a lease that finds the checkout answered goes back)
-        expiry = loop.call_later(wait_s, reject, reply, AweError(NO_WORK)) if wait_s > 0 else None
+        # the long poll runs out: no work (None), unless a pick answered first (then its lease,
+        # being made durable, answers; a lease that finds the checkout answered goes back)
         deadline = self.config.api.ask_timeout_s
         try:
-            return await Landing.of(loop).wait(reply, wait_s + deadline)
+            return await Landing.current().wait(reply, deadline, wait_s)
         except TimeoutError:
             raise Timeout(
                 f"no answer within {deadline:g} s (request {self.request_id}); "
                 "it may still take effect"
             ) from None
-        finally:
-            if expiry is not None:
-                expiry.cancel()
 
 
 class WorkHandler(UploadHandler):

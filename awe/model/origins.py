@@ -10,6 +10,7 @@ another host is refused too: that is a DNS-rebinding page on the same port. Pure
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ def origin_problem(origin: str) -> str:
     return ""
 
 
+@functools.lru_cache(maxsize=1024)  # every request asks it of its Host header
 def is_loopback_host(host: str) -> bool:
     """`127.0.0.1`, `[::1]`, `localhost`…: names only this machine answers to."""
     name = host.strip("[]").lower()
