@@ -28,7 +28,7 @@ from awe.actors.job import JobActor, JobContext
 from awe.actors.messages import CloseQueue, Purge, Sweep
 from awe.actors.queue import QueueActor
 from awe.actors.snapshots import SnapshotActor
-from awe.actors.supervision import Supervisor, exit_process
+from awe.actors.supervision import EXIT_STATUS, Supervisor, exit_process
 from awe.clientkey import KeyFileError, load_client_key
 from awe.collector import FREEZE_EVERY_S, FrozenGenerations
 from awe.config import ConfigError, ServerConfig, check_server_config, load_server_config
@@ -304,7 +304,12 @@ def serve(config: ServerConfig) -> int:
         log.debug("recovery failure", exc_info=True)
         run_with_deadline(server.stop, config.shutdown_grace_s, "stop")
         return 2
-    code = _run(config, server, sockets)
+    try:
+        code = _run(config, server, sockets)
+    except Exception:  # a server that cannot serve stops its actors and exits: never a zombie
+        log.exception("cannot serve")
+        run_with_deadline(server.stop, config.shutdown_grace_s, "stop")
+        return EXIT_STATUS
     lock.close()
     return code
 
@@ -313,8 +318,11 @@ def use_event_loop(name: str) -> None:
     """Make the IOLoop run on uvloop (measured: ~20% less CPU per request than asyncio's own
     loop, bench/README.md); `asyncio` keeps the standard loop. Before the IOLoop exists."""
     if name == "uvloop":
-        import uvloop
-
+        try:
+            import uvloop
+        except ImportError:  # a platform without a wheel: serve anyway, a little slower
+            log.warning("api.event_loop: uvloop is not installed; using asyncio's own loop")
+            return
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
 
 
