@@ -286,14 +286,20 @@ class JobActor(Supervised, PooledActor):
         except Exception as err:  # noqa: BLE001 - a missing or unreadable part, a full disk
             if self.job.state in FINISHED_JOB_STATES or self.job.state == JobState.SUSPEND:
                 return
-            effects = Effects()
-            reason = f"failed joining the parts of task {msg.task_id}, err={err}"
-            lifecycle.suspend(self.job, reason, now(), effects, lastfailed=msg.task_id)
-            log.warning("job %s suspended: %s", self.job.id, reason)
+            effects = self._suspended_by(
+                msg.task_id, f"failed joining the parts of task {msg.task_id}, err={err}"
+            )
         else:
             effects = lifecycle.parts_joined(self.job, msg.task_id, sizes, now(),
                                              self.ctx.settings)  # fmt: skip
         self._commit(effects, msg.stimulus)
+
+    def _suspended_by(self, task_id: str, reason: str) -> Effects:
+        """A task's I/O failed (joining parts, creating Shock nodes): the job is suspended."""
+        effects = Effects()
+        lifecycle.suspend(self.job, reason, now(), effects, lastfailed=task_id)
+        log.warning("job %s suspended: %s", self.job.id, reason)
+        return effects
 
     # ---- Shock output nodes ---------------------------------------------------------------
 
@@ -323,10 +329,9 @@ class JobActor(Supervised, PooledActor):
         try:
             nodes = msg.result.result()
         except Exception as err:  # noqa: BLE001 - any failure to create is an enqueue failure
-            effects = Effects()
-            reason = f"failed enqueuing task {msg.task_id}, err={err}"
-            lifecycle.suspend(self.job, reason, now(), effects, lastfailed=msg.task_id)
-            log.warning("job %s suspended: %s", self.job.id, reason)
+            effects = self._suspended_by(
+                msg.task_id, f"failed enqueuing task {msg.task_id}, err={err}"
+            )
         else:
             effects = lifecycle.nodes_created(self.job, msg.task_id, nodes, now(),
                                               self.ctx.settings)  # fmt: skip

@@ -94,19 +94,24 @@ def line_start_finder(index: LineIndex, read_at: ReadAt) -> Callable[[int], int]
         k = pos // chunk
         if starts[k] >= pos:  # no line starts between the chunk's start and its first record
             return starts[k]
-        limit = starts[k + 1] if k + 1 < len(starts) else size
-        at = pos - 1
-        while at < limit:
-            block = read_at(at, min(SCAN_BLOCK, limit - at))
-            if not block:
-                break
-            newline = block.find(b"\n")
-            if newline >= 0:
-                return at + newline + 1
-            at += len(block)
-        return limit
+        return scan_line_start(read_at, pos, starts[k + 1] if k + 1 < len(starts) else size)
 
     return line_start
+
+
+def scan_line_start(read_at: ReadAt, pos: int, limit: int) -> int:
+    """The first line start at or after `pos` (> 0), reading forward from `pos - 1`; `limit`
+    when no newline comes before it."""
+    at = pos - 1
+    while at < limit:
+        block = read_at(at, min(SCAN_BLOCK, limit - at))
+        if not block:
+            break
+        newline = block.find(b"\n")
+        if newline >= 0:
+            return at + newline + 1
+        at += len(block)
+    return limit
 
 
 def share_bounds(index: LineIndex, rank: int, totalwork: int, read_at: ReadAt) -> tuple[int, int]:

@@ -21,6 +21,7 @@ from urllib.parse import unquote, urlparse
 
 import urllib3
 
+from awe.model.lineindex import scan_line_start
 from awe.model.shares import share_range
 from awe.paths import PathEscape, within
 from awe.shock import ShockClient, node_url
@@ -307,18 +308,13 @@ def cut_share(path: Path, rank: int, totalwork: int) -> int:
 
 
 def _file_line_start(f: IO[bytes], size: int) -> Callable[[int], int]:
+    """`line_start(p)` over a local file with no line index: it scans forward from `p`."""
+
+    def read_at(offset: int, length: int) -> bytes:
+        f.seek(offset)
+        return f.read(length)
+
     def line_start(pos: int) -> int:
-        if pos <= 0:
-            return 0
-        if pos >= size:
-            return size
-        f.seek(pos - 1)
-        at = pos - 1
-        while chunk := f.read(64 * 1024):
-            newline = chunk.find(b"\n")
-            if newline >= 0:
-                return at + newline + 1
-            at += len(chunk)
-        return size
+        return 0 if pos <= 0 else size if pos >= size else scan_line_start(read_at, pos, size)
 
     return line_start
