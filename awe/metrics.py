@@ -89,7 +89,9 @@ class EventCounter:
     def __init__(self, memory: int = 100_000) -> None:
         self._memory = memory
         self._since: collections.OrderedDict[str, tuple[str, float]] = collections.OrderedDict()
-        self._by_job: dict[str, set[str]] = {}  # job id -> its keys in `_since`
+        # job id -> its keys in `_since`: the key itself while it is its only one (most jobs
+        # have one task queued at a time, and an empty set is 216 bytes), a set when more
+        self._by_job: dict[str, str | set[str]] = {}
         # events arrive on every publishing thread (job actors run on a pool): one at a time here
         self._lock = threading.Lock()
 
@@ -103,7 +105,8 @@ class EventCounter:
                 self._job(event)
             elif event.kind == "task" and event.new == "queued":
                 # its workunits are queued from now (they may be made without events of their own)
-                self._remember(event.subject, "queued", parse_time(event.time).timestamp())
+                at = parse_time(event.time).timestamp()
+                self._remember(event.subject, event.job_id, "queued", at)
             elif event.kind == "workunit":
                 self._workunit(event)
         except ValueError:  # a malformed time must not break the publisher
@@ -136,7 +139,7 @@ class EventCounter:
             self._observe(event.subject, "checkout", at, RUN_TIME.labels(status))
         if status:
             REPORTS.labels(status).inc()
-        self._remember(event.subject, event.new, at)
+        self._remember(event.subject, event.job_id, event.new, at)
 
     def _observe(self, wuid: str, state: str, at: float, histogram: Histogram) -> None:
         seen = self._since.get(wuid)
@@ -145,26 +148,43 @@ class EventCounter:
         if seen is not None and seen[0] == state:
             histogram.observe(max(0.0, at - seen[1]))
 
-    def _remember(self, wuid: str, state: str, at: float) -> None:
+    def _remember(self, wuid: str, job_id: str, state: str, at: float) -> None:
         """When each workunit entered its state: only to time the next change, bounded."""
         if state in ("queued", "checkout"):
             self._since[wuid] = (state, at)
             self._since.move_to_end(wuid)
-            self._by_job.setdefault(wuid.split("_", 1)[0], set()).add(wuid)
+            self._index(job_id or _job_of(wuid), wuid)
             while len(self._since) > self._memory:
                 self._drop(self._since.popitem(last=False)[0])
         elif self._since.pop(wuid, None) is not None:
             self._drop(wuid)
 
-    def _drop(self, key: str) -> None:
-        job_id = key.split("_", 1)[0]
+    def _index(self, job_id: str, key: str) -> None:
         keys = self._by_job.get(job_id)
-        if keys is not None:
+        if keys is None or keys == key:
+            self._by_job[job_id] = key  # the job's id as its event has it: no string of its own
+        elif isinstance(keys, str):
+            self._by_job[job_id] = {keys, key}
+        else:
+            keys.add(key)
+
+    def _drop(self, key: str) -> None:
+        job_id = _job_of(key)
+        keys = self._by_job.get(job_id)
+        if isinstance(keys, set):
             keys.discard(key)
             if not keys:
                 del self._by_job[job_id]
+        elif keys == key:
+            del self._by_job[job_id]
 
     def _forget_job(self, job_id: str) -> None:
         """A finished job's entries go at once, without a scan of every remembered workunit."""
-        for key in self._by_job.pop(job_id, ()):
+        keys = self._by_job.pop(job_id, ())
+        for key in (keys,) if isinstance(keys, str) else keys:
             self._since.pop(key, None)
+
+
+def _job_of(key: str) -> str:
+    """The job id of a task id or wuid (`<job id>_<task>[_<rank>]`)."""
+    return key.split("_", 1)[0]

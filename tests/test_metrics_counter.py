@@ -47,4 +47,26 @@ def test_memory_stays_bounded_and_its_index_with_it() -> None:
     for rank in range(50):
         counter(make("workunit", f"j{rank}_0_1", "", "queued", "req", job_id=f"j{rank}"))
     assert len(counter._since) == 10
-    assert sum(len(keys) for keys in counter._by_job.values()) == 10
+    assert sum(_count(keys) for keys in counter._by_job.values()) == 10
+
+
+def _count(keys: str | set[str]) -> int:
+    return 1 if isinstance(keys, str) else len(keys)
+
+
+def test_a_job_with_one_key_holds_no_set_and_more_keys_are_kept_and_dropped() -> None:
+    counter = EventCounter()
+    job = "j1"
+    counter(make("task", f"{job}_0", "pending", "queued", "req", job_id=job))
+    assert counter._by_job == {job: f"{job}_0"}  # its one key, no set (216 bytes) of it
+    for rank in (1, 2):
+        counter(make("workunit", f"{job}_0_{rank}", "", "queued", "req", job_id=job))
+    assert counter._by_job == {job: {f"{job}_0", f"{job}_0_1", f"{job}_0_2"}}
+    counter(make("workunit", f"{job}_0_1", "queued", "checkout", "req", job_id=job))
+    counter(make("workunit", f"{job}_0_1", "checkout", "done", "req", job_id=job))
+    assert counter._by_job == {job: {f"{job}_0", f"{job}_0_2"}}
+    counter(make("job", job, "in-progress", "completed", "req", job_id=job))
+    assert (counter._by_job, dict(counter._since)) == ({}, {})
+    counter(make("task", "j2_0", "pending", "queued", "req", job_id="j2"))
+    counter(make("workunit", "j2_0", "queued", "done", "req", job_id="j2"))  # its one key goes
+    assert counter._by_job == {}

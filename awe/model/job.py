@@ -257,8 +257,8 @@ class Job:
     history_count: int = 0
     expiration: str = ZERO_TIME  # v0.9.30: when a finished job is removed (zero: never)
     # tasks by id, built on first use: every report and enqueue looks tasks up, and a scan of
-    # the list made a job of 10,000 tasks quadratic (issue 9)
-    _index: dict[str, Task] = field(default_factory=dict, init=False, repr=False, compare=False)
+    # the list made a job of 10,000 tasks quadratic (issue 9); None for a small job, as below
+    _index: dict[str, Task] | None = field(default=None, init=False, repr=False, compare=False)
     _indexed: list[Task] | None = field(default=None, init=False, repr=False, compare=False)
     # task id -> its place in `tasks`, and -> the places of the tasks that depend on it: a
     # report looks only at the dependents of the task it finished, never at every task
@@ -271,8 +271,7 @@ class Job:
     def task(self, full_task_id: str) -> Task | None:
         if len(self.tasks) <= _SCANNED:  # a dict would cost more than the scan saves
             return next((task for task in self.tasks if task.id == full_task_id), None)
-        self._reindex()
-        return self._index.get(full_task_id)
+        return self._reindex()[2].get(full_task_id)
 
     def place(self, full_task_id: str) -> int:
         """The task's index in `tasks` (the order in which the store and AWE list them);
@@ -290,9 +289,10 @@ class Job:
             return [n for n, task in enumerate(self.tasks) if full_task_id in task.depends_on]
         return self._reindex()[1].get(full_task_id, [])
 
-    def _reindex(self) -> tuple[dict[str, int], dict[str, list[int]]]:
+    def _reindex(self) -> tuple[dict[str, int], dict[str, list[int]], dict[str, Task]]:
         if (
             self._indexed is not self.tasks
+            or self._index is None
             or len(self._index) != len(self.tasks)
             or self._places is None
             or self._children is None
@@ -304,7 +304,7 @@ class Job:
                 for parent in dict.fromkeys(task.depends_on):
                     self._children.setdefault(parent, []).append(n)
             self._indexed = self.tasks
-        return self._places, self._children
+        return self._places, self._children, self._index
 
     @property
     def priority(self) -> int:

@@ -1,9 +1,10 @@
-"""Job records: history rows."""
+"""Job records: history rows, the task index."""
 
 from dataclasses import replace
 
 from awe.events import make
 from awe.model.history import expand, row
+from tests.model.scripts import chain, parse, tid
 
 
 def test_history_rows_expand_back_to_the_events_they_were() -> None:
@@ -19,3 +20,13 @@ def test_history_rows_expand_back_to_the_events_they_were() -> None:
     rows = [row(e) for e in events]
     assert [r[3] for r in rows] == ["", "_0", "_0_3"]  # the job id is not stored again
     assert expand(rows, job_id, "ana") == [e.to_json() for e in events]
+
+
+def test_a_small_job_keeps_no_task_index_and_a_large_one_builds_it_on_first_use() -> None:
+    small, large = parse(chain(3)), parse(chain(20))
+    assert small.task(tid("2")) is small.tasks[2] and small.task(tid("x")) is None
+    assert (small._index, small._places, small._children) == (None, None, None)
+    assert large._index is None  # nothing looked up yet
+    assert large.task(tid("19")) is large.tasks[19] and large.task(tid("x")) is None
+    assert large.place(tid("7")) == 7 and large.dependents(tid("7")) == [8]
+    assert large._index is not None and len(large._index) == 20
