@@ -7,8 +7,10 @@ see (no data token, no private environment, no ACL), spec 3.1-3.3.
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
 
 from awe.model.history import HISTORY_SIZE
@@ -103,6 +105,11 @@ class Workunit:
         )
 
 
+# The `units` of a task with no rank handed out yet: one shared and read-only, so that 100,000
+# queued tasks hold no empty dict each (64 bytes); `Task.keep` gives a task a dict of its own.
+NO_UNITS: Mapping[int, Workunit] = MappingProxyType({})
+
+
 @dataclass(slots=True)
 class Task:
     id: str  # "<jobid>_<user taskid>"
@@ -127,7 +134,7 @@ class Task:
     # rank 0 alone (D18). Only ranks handed out at least once have an object in `units`; every
     # other rank is in the state `unstarted` (queued, or suspend while its job is suspended).
     split: int = 0
-    units: dict[int, Workunit] = field(default_factory=dict)
+    units: Mapping[int, Workunit] = field(default_factory=lambda: NO_UNITS)
     unstarted: WorkState = WorkState.QUEUED
 
     @property
@@ -151,7 +158,9 @@ class Task:
 
     def keep(self, unit: Workunit) -> Workunit:
         """From now on this rank is its own object (it is being handed out, or held back)."""
-        self.units[unit.rank] = unit
+        units = self.units if isinstance(self.units, dict) else {}
+        units[unit.rank] = unit
+        self.units = units
         return unit
 
     def all_units(self) -> list[Workunit]:
@@ -235,7 +244,7 @@ class Task:
         for row in rows:
             unit = Workunit.from_doc(row)
             if unit.rank in ranks and not unit.unstarted(task.unstarted):
-                task.units[unit.rank] = unit
+                task.keep(unit)
         return task
 
 

@@ -62,6 +62,11 @@ class ReadyEntry:
         return task, ((int(rank), int(rank)),)
 
 
+def _listed(tasks: str | list[str] | tuple[()]) -> list[str] | tuple[str, ...]:
+    """A job's task ids in the ready index as a sequence (a copy: the caller may change it)."""
+    return (tasks,) if isinstance(tasks, str) else list(tasks)
+
+
 class Picked(NamedTuple):
     job_id: str
     wuid: str
@@ -92,7 +97,9 @@ class ReadyIndex:
 
     def __init__(self) -> None:
         self._tasks: dict[str, list[_Run]] = {}  # task id -> its runs, by first rank
-        self._by_job: dict[str, list[str]] = {}  # job id -> task ids with ready ranks (few)
+        # job id -> its task ids with ready ranks (few): the id itself while it is the only one
+        # (a list each is ~90 bytes, times 100,000 queued one-task jobs), a list from two
+        self._by_job: dict[str, str | list[str]] = {}
         self._classes: dict[tuple[str, str], list[_Slot]] = {}
         self._live: dict[tuple[str, str], int] = {}  # live runs per class: 0 drops its heap
         self._seq = 0
@@ -120,7 +127,7 @@ class ReadyIndex:
             runs_of_task = self._tasks.get(task)
             if runs_of_task is None:  # lists, not sets: memory per queued job counts
                 self._tasks[task] = [run]
-                self._by_job.setdefault(entry.job_id, []).append(task)
+                self._join_job(entry.job_id, task)
             else:
                 bisect.insort(runs_of_task, run, key=lambda r: r.first)
             self._push(run, new=True)
@@ -149,7 +156,7 @@ class ReadyIndex:
 
     def remove_job(self, job_id: str) -> int:
         """Take every ready rank of a job out; how many there were."""
-        return sum(self.remove_task(task) for task in list(self._by_job.pop(job_id, ())))
+        return sum(self.remove_task(task) for task in _listed(self._by_job.pop(job_id, ())))
 
     def wuids(self) -> Iterator[str]:
         """Every ready workunit id (one per rank: for tests, not for a hot path)."""
@@ -162,7 +169,7 @@ class ReadyIndex:
         """Ready ranks of a job."""
         return sum(
             run.last - run.first + 1
-            for task in self._by_job.get(job_id, ())
+            for task in _listed(self._by_job.get(job_id, ()))
             for run in self._tasks.get(task, ())
         )
 
@@ -213,9 +220,20 @@ class ReadyIndex:
             del self._tasks[run.task]
             self._leave_job(run.entry.job_id, run.task)
 
+    def _join_job(self, job_id: str, task: str) -> None:
+        tasks = self._by_job.get(job_id)
+        if tasks is None:
+            self._by_job[job_id] = task
+        elif isinstance(tasks, str):
+            self._by_job[job_id] = [tasks, task]
+        else:
+            tasks.append(task)
+
     def _leave_job(self, job_id: str, task: str) -> None:
         tasks = self._by_job.get(job_id)
-        if tasks is not None and task in tasks:
+        if tasks == task:
+            del self._by_job[job_id]
+        elif isinstance(tasks, list) and task in tasks:
             tasks.remove(task)
             if not tasks:
                 del self._by_job[job_id]

@@ -14,6 +14,7 @@ from awe.model.ids import task_id
 from awe.model.job import (
     ACTIVE_JOB_STATES,
     DONE_TASK_STATES,
+    NO_UNITS,
     Job,
     JobState,
     Task,
@@ -102,7 +103,7 @@ def recompute(job: Job, user_taskid: str, now: str, settings: Settings) -> Effec
 def _reset_task(task: Task, effects: Effects) -> None:
     move_task(task, "reset", effects)
     effects.dropped.extend(task.wuid(unit) for unit in task.units.values())
-    task.units, task.split, task.unstarted = {}, 0, WorkState.QUEUED
+    task.units, task.split, task.unstarted = NO_UNITS, 0, WorkState.QUEUED
     task.remainwork = task.totalwork
     task.workstatus = [""] * task.totalwork
     task.computetime = 0

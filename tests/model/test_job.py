@@ -4,7 +4,8 @@ from dataclasses import replace
 
 from awe.events import make
 from awe.model.history import expand, row
-from tests.model.scripts import chain, parse, tid
+from awe.model.job import NO_UNITS, Task, WorkState, Workunit
+from tests.model.scripts import chain, parse, script, task, tid
 
 
 def test_history_rows_expand_back_to_the_events_they_were() -> None:
@@ -30,3 +31,17 @@ def test_a_small_job_keeps_no_task_index_and_a_large_one_builds_it_on_first_use(
     assert large.task(tid("19")) is large.tasks[19] and large.task(tid("x")) is None
     assert large.place(tid("7")) == 7 and large.dependents(tid("7")) == [8]
     assert large._index is not None and len(large._index) == 20
+
+
+def test_tasks_share_one_read_only_empty_units_until_a_rank_is_kept() -> None:
+    job = parse(script(task("0", totalwork=3), task("1", totalwork=3)))
+    first, second = job.tasks
+    assert first.units is NO_UNITS and second.units is NO_UNITS
+    first.split = second.split = 3
+    kept = first.keep(Workunit(rank=2, state=WorkState.CHECKOUT, client="c1"))
+    assert first.units == {2: kept} and first.unit(2) is kept
+    assert second.units is NO_UNITS and len(NO_UNITS) == 0  # the shared one is unchanged
+    first.keep(Workunit(rank=1, failed=1))
+    assert sorted(first.units) == [1, 2]
+    assert Task.from_doc(first.to_doc()).units == first.units
+    assert Task.from_doc(second.to_doc()).units is NO_UNITS

@@ -252,6 +252,19 @@ def test_a_skipped_head_rank_gives_the_next_rank_of_the_same_run() -> None:
     assert drain(index, client()) == ["j_t_1", "j_t_2"]
 
 
+def test_a_job_of_one_ready_task_holds_no_list_and_its_tasks_come_and_go() -> None:
+    index = index_of(entry("j1_0_1", job_id="j1"))
+    assert index._by_job == {"j1": "j1_0"}  # the task id itself, no list of it
+    index.add(entry("j1_1_1", job_id="j1"))
+    index.add(entry("j1_2_1", job_id="j1"))
+    assert index._by_job == {"j1": ["j1_0", "j1_1", "j1_2"]}
+    assert index.remove_task("j1_1") == 1 and index.job_count("j1") == 2
+    assert index.remove("j1_0_1") and index.remove("j1_2_1")
+    assert index._by_job == {} and index.job_count("j1") == 0
+    index.add(entry("j1_3_1", job_id="j1"))
+    assert index.remove_job("j1") == 1 and index._by_job == {}
+
+
 def test_remove_task_takes_every_run_of_it() -> None:
     index = index_of(ranks("j_t", ((1, 3), (7, 9))), ranks("j_u", ((0, 0),)))
     assert index.remove_task("j_t") == 6
