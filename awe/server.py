@@ -17,7 +17,6 @@ from typing import Any
 import click
 import pykka
 import pykka.debug
-import tornado.httpserver
 import tornado.ioloop
 import urllib3
 
@@ -34,7 +33,7 @@ from awe.collector import FREEZE_EVERY_S, FrozenGenerations
 from awe.config import ConfigError, ServerConfig, check_server_config, load_server_config
 from awe.dataplane import expire_data, logged, open_data_service, part_joiner, public_url
 from awe.events import EventBus
-from awe.http.app import make_app
+from awe.http.app import make_app, make_http_server
 from awe.http.base import Services
 from awe.model.clientbook import ClientBook
 from awe.model.lifecycle import Settings
@@ -330,9 +329,7 @@ def _run(config: ServerConfig, server: AweServer, sockets: list[Any]) -> int:
     """Serve until a signal, then stop within `shutdown_grace_s` (plus a last resort)."""
     use_event_loop(config.api.event_loop)
     app = make_app(server.services)
-    http = tornado.httpserver.HTTPServer(
-        app, max_body_size=config.api.max_body_bytes, chunk_size=1 << 20
-    )  # bodies arrive 1 MiB at a time: a 1 GB upload is 1,000 handler calls, not 16,000
+    http = make_http_server(app, config)
     http.add_sockets(sockets)
     loop = tornado.ioloop.IOLoop.current()
     collector = FrozenGenerations()  # no multi-second full collections (awe/collector.py)

@@ -41,6 +41,8 @@ log = logging.getLogger("awe.http")
 
 PUBLIC = "public"
 IGNORED_BODY_BYTES = 1024 * 1024  # endpoints that take no body still read (and drop) this much
+SMALL_READ_BYTES = 16 * 1024  # a socket read of a request without a large body (see app.py)
+BODY_READ_BYTES = 1 << 20  # one read, and one `data_received`, of a large body
 LINGER_S = 10.0  # after an early 413, how long the unwanted body is drained before closing
 
 
@@ -226,7 +228,22 @@ class APIHandler(AuthMixin, tornado.web.RequestHandler):
         over = f"over {key} ({limit})" if key else f"over the limit of {limit} bytes"
         return TooLarge(f"request body of {size} bytes is {over}")
 
+    def size_reads(self) -> None:
+        """Read this request's body in 1 MiB blocks when it declares a large one, else in small
+        reads: Tornado allocates and zeroes a buffer of the read size on every socket read."""
+        stream = getattr(self.request.connection, "stream", None)
+        if stream is None:
+            return
+        headers = self.request.headers
+        length = headers.get("Content-Length", "")
+        large = length.isdigit() and int(length) > SMALL_READ_BYTES
+        if large or "Transfer-Encoding" in headers:
+            stream.read_chunk_size = BODY_READ_BYTES
+        elif stream.read_chunk_size != SMALL_READ_BYTES:
+            stream.read_chunk_size = SMALL_READ_BYTES  # after a large body on this connection
+
     def prepare(self) -> None:
+        self.size_reads()
         self._chunks: list[bytes] = []
         self._size = 0
         self._over = False
