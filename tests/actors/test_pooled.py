@@ -109,3 +109,29 @@ def test_stop_all_stops_every_actor_and_counts_those_still_busy_at_the_deadline(
     finally:
         release.set()
     busy.stop()
+
+
+def test_actor_pool_runs_every_turn_survives_a_failing_one_and_refuses_after_shutdown(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from awe.actors.base import ActorPool
+
+    pool = ActorPool(2, "test-pool")
+    ran: list[int] = []
+    lock = threading.Lock()
+
+    def turn(n: int) -> None:
+        with lock:
+            ran.append(n)
+
+    def failing() -> None:
+        raise ValueError("a turn that fails")
+
+    pool.submit(failing)
+    for n in range(500):
+        pool.submit(lambda n=n: turn(n))
+    pool.shutdown()  # runs what was handed over first
+    assert sorted(ran) == list(range(500))
+    assert "an actor's turn failed" in caplog.text
+    with pytest.raises(RuntimeError, match="shut down"):
+        pool.submit(lambda: turn(-1))
