@@ -151,7 +151,7 @@ MIB = 1024 * 1024
 class LimitsConfig:
     """What one request may ask of the server; each default protects a 2-core, 24 GB machine."""
 
-    tasks_per_job: int = 1_000
+    tasks_per_job: int = 10_000
     totalwork_per_task: int = 100_000
     workunits_per_job: int = 100_000
     job_script_bytes: int = 16 * MIB

@@ -27,9 +27,10 @@ class AuthMixin:
 
     def _cors(self) -> None:
         """CORS headers for configured origins only (`api.allowed_origins`), never `*` by default."""
-        allow = origins.allow_origin_header(
-            self.request.headers.get("Origin"), self.services.origins
-        )
+        origin = self.request.headers.get("Origin")
+        if not origin:  # workers, the CLI, curl: nothing to allow
+            return
+        allow = origins.allow_origin_header(origin, self.services.origins)
         if allow:
             self.set_header("Access-Control-Allow-Origin", allow)
             self.set_header("Access-Control-Allow-Methods", "POST, GET, PUT, DELETE, OPTIONS")

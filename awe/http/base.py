@@ -13,6 +13,7 @@ import logging
 import secrets
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ import tornado.web
 from awe.actors.base import ask, new_reply
 from awe.actors.messages import QueueStatus
 from awe.config import ServerConfig
-from awe.errors import AweError, TooLarge, Unavailable
+from awe.errors import NO_WORK, AweError, TooLarge, Unavailable
 from awe.events import EventBus
 from awe.http.auth import AuthMixin
 from awe.model.clientbook import ClientBook
@@ -41,6 +42,8 @@ log = logging.getLogger("awe.http")
 
 PUBLIC = "public"
 IGNORED_BODY_BYTES = 1024 * 1024  # endpoints that take no body still read (and drop) this much
+SMALL_READ_BYTES = 16 * 1024  # a socket read of a request without a large body (see app.py)
+BODY_READ_BYTES = 1 << 20  # one read, and one `data_received`, of a large body
 LINGER_S = 10.0  # after an early 413, how long the unwanted body is drained before closing
 
 
@@ -102,24 +105,42 @@ class APIHandler(AuthMixin, tornado.web.RequestHandler):
 
     # ---- response -------------------------------------------------------------------------
 
-    def set_default_headers(self) -> None:
+    def clear(self) -> None:
+        """Tornado's `clear` with awe's default headers, in the same order, set at once.
+
+        Tornado formats `Date` anew and checks each header value of `set_default_headers` on
+        every response; the date changes once a second and awe's own values are known safe.
+        """
         if not hasattr(self, "request_id"):
             self.request_id = new_request_id()
-        self.set_header("X-Request-Id", self.request_id)
-        self.set_header("Content-Type", "application/json")
-        self.set_header("Vary", "Origin")
+        self._headers = tornado.httputil.HTTPHeaders(
+            {
+                "Server": SERVER_HEADER,
+                "Content-Type": "application/json",
+                "Date": http_date(),
+                "X-Request-Id": self.request_id,
+                "Vary": "Origin",
+            }
+        )
+        self.set_default_headers()
+        self._write_buffer: list[bytes] = []
+        self._status_code = 200
+        self._reason = "OK"
+
+    def set_default_headers(self) -> None:
         if hasattr(self, "services"):  # not yet in __init__; again after an error's clear()
             self._cors()
 
     def reply(self, data: Any, status: int = 200, error: list[str] | None = None, **extra: Any):
         """Write the envelope `{"status", "data", "error", ...}` (spec 8.1)."""
-        body = {"status": status, "data": data, "error": error, **extra}
+        text = _constant_envelope(data, status, error) if not extra else None
+        if text is None:
+            text = json.dumps({"status": status, "data": data, "error": error, **extra})
         if "always200" in self.request.uri:
             status = 200
         self.set_status(status)
-        text = json.dumps(body)
-        raw_callback = self.request.query_arguments.get("callback", [b""])[0]
-        callback = raw_callback.decode(errors="replace")
+        raw_callback = self.request.query_arguments.get("callback")
+        callback = raw_callback[0].decode(errors="replace") if raw_callback else ""
         if (
             callback
             and callback.replace("_", "").replace(".", "").isascii()
@@ -132,6 +153,12 @@ class APIHandler(AuthMixin, tornado.web.RequestHandler):
     def compute_etag(self) -> str | None:
         """No ETag: API answers are not cached, and hashing every body cost ~1% of dispatch."""
         return None
+
+    def check_etag_header(self) -> bool:
+        """Without an `Etag` nothing matches `If-None-Match`: Tornado's answer, unparsed."""
+        if "Etag" not in self._headers:
+            return False
+        return super().check_etag_header()
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -226,7 +253,22 @@ class APIHandler(AuthMixin, tornado.web.RequestHandler):
         over = f"over {key} ({limit})" if key else f"over the limit of {limit} bytes"
         return TooLarge(f"request body of {size} bytes is {over}")
 
+    def size_reads(self) -> None:
+        """Read this request's body in 1 MiB blocks when it declares a large one, else in small
+        reads: Tornado allocates and zeroes a buffer of the read size on every socket read."""
+        stream = getattr(self.request.connection, "stream", None)
+        if stream is None:
+            return
+        headers = self.request.headers
+        length = headers.get("Content-Length", "")
+        large = length.isdigit() and int(length) > SMALL_READ_BYTES
+        if large or "Transfer-Encoding" in headers:
+            stream.read_chunk_size = BODY_READ_BYTES
+        elif stream.read_chunk_size != SMALL_READ_BYTES:
+            stream.read_chunk_size = SMALL_READ_BYTES  # after a large body on this connection
+
     def prepare(self) -> None:
+        self.size_reads()
         self._chunks: list[bytes] = []
         self._size = 0
         self._over = False
@@ -328,7 +370,53 @@ def decode_arg(name: str, value: bytes) -> str:
 
 def smaller_cap(*caps: tuple[int, str]) -> tuple[int, str]:
     """The tightest of several (bytes, config key) caps, so a 413 names the key that bit."""
-    return min(caps, key=lambda cap: cap[0])
+    tightest = caps[0]
+    for cap in caps[1:]:  # min(key=lambda) without a call per cap: asked on every request
+        if cap[0] < tightest[0]:
+            tightest = cap
+    return tightest
+
+
+SERVER_HEADER = f"TornadoServer/{tornado.version}"
+_date: tuple[int, str] = (0, "")
+
+
+def http_date() -> str:
+    """The `Date` header (RFC 7231), formatted once per second rather than per response."""
+    global _date
+    now = int(time.time())
+    if _date[0] != now:
+        _date = (now, tornado.httputil.format_timestamp(now))
+    return _date[1]
+
+
+# envelopes answered again and again (a heartbeat's `{}`, a report's "ok", "no work"): their
+# JSON text is kept, not encoded anew on every request
+_ENVELOPE_ERRORS = (NO_WORK,)
+_envelopes: dict[tuple[int, str, str], str] = {}
+
+
+def _constant_envelope(data: Any, status: int, error: list[str] | None) -> str | None:
+    """The kept JSON of an envelope without variable parts; None for any other envelope."""
+    if data is None:
+        shape = "null"
+    elif type(data) is str and data == "ok":
+        shape = "ok"
+    elif type(data) is dict and not data:
+        shape = "{}"
+    else:
+        return None
+    if error is None:
+        said = ""
+    elif type(error) is list and len(error) == 1 and error[0] in _ENVELOPE_ERRORS:
+        said = error[0]
+    else:
+        return None
+    key = (status, shape, said)
+    text = _envelopes.get(key)
+    if text is None:
+        text = _envelopes[key] = json.dumps({"status": status, "data": data, "error": error})
+    return text
 
 
 async def _linger(stream: tornado.iostream.IOStream, answer: bytes, unread: int) -> None:

@@ -144,6 +144,7 @@ class DataFileHandler(DataHandler):
 
     async def prepare(self) -> None:
         """A PUT is checked before its body streams in: rights, size, the file to write."""
+        self.size_reads()
         if self.refuse_other_origins() or self.request.method != "PUT":
             return
         job_id, task, filename = self.path_args

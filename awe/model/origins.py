@@ -70,7 +70,12 @@ def _origin_of(url: str) -> str:
 
 def changes_state(method: str, query: Mapping[str, object]) -> bool:
     """A request that does something, as opposed to one that only reads."""
-    return method.upper() not in SAFE_METHODS or any(flag in query for flag in WORKER_FLAGS)
+    if method.upper() not in SAFE_METHODS:
+        return True
+    for flag in WORKER_FLAGS:  # not any(generator): asked on every request
+        if flag in query:
+            return True
+    return False
 
 
 def refusal(
@@ -85,15 +90,9 @@ def refusal(
     `host` is the request's `Host` header; `headers` its headers (case-insensitive mapping).
     """
     host = host.lower()
-    own_hosts = {host}
-    if policy.external_url:
-        own_hosts.add(urlsplit(policy.external_url).netloc.lower())
-    if policy.loopback_only and not is_loopback_host(_hostname(host)):
-        external = urlsplit(policy.external_url).hostname or ""
-        if _hostname(host) != external.lower():
-            return f"host {host!r} is not this server (it listens on loopback only)"
-    if not changes_state(method, query):
-        return ""
+    why = host_refusal(host, policy.loopback_only, policy.external_url)
+    if why or not changes_state(method, query):
+        return why
     origin = headers.get("Origin")
     if origin is None and headers.get("Referer"):
         origin = _origin_of(headers.get("Referer", "")) or "null"
@@ -102,11 +101,24 @@ def refusal(
         if site in ("cross-site", "same-site"):
             return f"a {site} browser request may not change anything here"
         return ""  # not a browser: workers, the CLI, curl
+    own_hosts = {host}
+    if policy.external_url:
+        own_hosts.add(urlsplit(policy.external_url).netloc.lower())
     if urlsplit(origin).netloc.lower() in own_hosts and origin != "null":
         return ""
     if "*" in policy.allowed or origin.lower() in {o.lower() for o in policy.allowed}:
         return ""
     return f"cross-origin request from {origin} refused: not in api.allowed_origins"
+
+
+@functools.lru_cache(maxsize=1024)  # every request asks it of its Host header
+def host_refusal(host: str, loopback_only: bool, external_url: str) -> str:
+    """Why a request naming `host` (lowercase) is not for this server ("" when it is)."""
+    if loopback_only and not is_loopback_host(_hostname(host)):
+        external = urlsplit(external_url).hostname or ""
+        if _hostname(host) != external.lower():
+            return f"host {host!r} is not this server (it listens on loopback only)"
+    return ""
 
 
 def allow_origin_header(origin: str | None, policy: OriginPolicy) -> str:

@@ -11,6 +11,7 @@ alone (a job's ACL not yet known), the job's actor decides again with the ACL or
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -141,7 +142,7 @@ class Policy:
         """Queue and worker control are for admins (else, in anonymous mode, for writers)."""
         return self.auth_on or bool(self.admins)
 
-    @property
+    @functools.cached_property  # asked on every heartbeat, checkout and report
     def workers(self) -> WorkerRules:
         workers_auth = self.auth_on or self.client_auth_required
         return WorkerRules(

@@ -29,6 +29,7 @@ from awe.store.rules import (
     check_batch,
     check_field,
     check_query,
+    decode_doc,
     merge_history,
     merge_workunits,
     page_bounds,
@@ -124,7 +125,7 @@ class EmbeddedStore:
             conn.execute("DELETE FROM job_keys")
             rows = conn.execute("SELECT doc FROM jobs")
             while chunk := rows.fetchmany(1000):
-                conn.executemany(UPSERT_KEYS, [key_row(json.loads(doc)) for (doc,) in chunk])
+                conn.executemany(UPSERT_KEYS, [key_row(decode_doc(doc)) for (doc,) in chunk])
             for (name,) in old:
                 conn.execute(f"DROP INDEX IF EXISTS {name}")
         with self._write_transaction("count the listing keys") as conn:
@@ -246,7 +247,7 @@ class EmbeddedStore:
         """Only statements with rows to write: a cycle's batch is a few of them."""
         parts = checked.parts.values()
         _many(conn, _UPSERT_JOB, [(p.job_id, p.header) for p in parts])
-        _many(conn, UPSERT_KEYS, [key_row(json.loads(p.header)) for p in parts])
+        _many(conn, UPSERT_KEYS, [key_row(decode_doc(p.header)) for p in parts])
         _many(conn, "DELETE FROM tasks WHERE job_id = ?", [(p.job_id,) for p in parts if p.whole])
         _many(conn, _UPSERT_TASK, [(p.job_id, n, t) for p in parts for n, t in p.tasks.items()])
         _many(
@@ -291,16 +292,16 @@ class EmbeddedStore:
             row = conn.execute("SELECT doc FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if not row:
                 return None
-            return self._whole(conn, _with_tasks(conn, [json.loads(row[0])])[0])
+            return self._whole(conn, _with_tasks(conn, [decode_doc(row[0])])[0])
 
     @classmethod
     def _whole(cls, conn: sqlite3.Connection, job: dict[str, Any]) -> dict[str, Any]:
         """The job with the parts stored apart: workunits and history."""
         job_id = job["id"]
         rows = conn.execute("SELECT doc FROM workunits WHERE job_id = ?", (job_id,)).fetchall()
-        merge_workunits(job, [json.loads(doc) for (doc,) in rows])
+        merge_workunits(job, [decode_doc(doc) for (doc,) in rows])
         events = conn.execute("SELECT seq, row FROM history WHERE job_id = ?", (job_id,))
-        return merge_history(job, [(seq, json.loads(text)) for seq, text in events.fetchall()])
+        return merge_history(job, [(seq, decode_doc(text)) for seq, text in events.fetchall()])
 
     def find_jobs(self, query: JobQuery) -> tuple[list[dict[str, Any]], int]:
         """Return one page of matching jobs and the total number of matches.
@@ -332,7 +333,7 @@ class EmbeddedStore:
             "SELECT id, doc FROM jobs WHERE id IN (SELECT value FROM json_each(?))",
             (json.dumps(job_ids),),
         )
-        docs = _with_tasks(conn, [json.loads(doc) for _, doc in rows])
+        docs = _with_tasks(conn, [decode_doc(doc) for _, doc in rows])
         return {doc["id"]: doc for doc in docs}
 
     def load_unfinished_jobs(self) -> list[dict[str, Any]]:
@@ -353,7 +354,7 @@ class EmbeddedStore:
         """A job's history rows, oldest first."""
         with self._read() as conn:
             rows = conn.execute("SELECT row FROM history WHERE job_id = ? ORDER BY seq", (job_id,))
-            return [json.loads(text) for (text,) in rows]
+            return [decode_doc(text) for (text,) in rows]
 
     def get_jobs(self, job_ids: list[str], history: bool = True) -> list[dict[str, Any]]:
         """Jobs by id with their tasks, workunits and history: four statements, whatever the count."""
@@ -366,7 +367,7 @@ class EmbeddedStore:
                 (wanted,),
             )
             for job_id, doc in rows:
-                units.setdefault(job_id, []).append(json.loads(doc))
+                units.setdefault(job_id, []).append(decode_doc(doc))
             events: dict[str, list[tuple[int, list[Any]]]] = {}
             rows = conn.execute(
                 "SELECT job_id, seq, row FROM history"
@@ -374,7 +375,7 @@ class EmbeddedStore:
                 (wanted if history else "[]",),
             )
             for job_id, seq, text in rows:
-                events.setdefault(job_id, []).append((seq, json.loads(text)))
+                events.setdefault(job_id, []).append((seq, decode_doc(text)))
         return [
             merge_history(
                 merge_workunits(docs[job_id], units.get(job_id, [])), events.get(job_id, [])
@@ -409,7 +410,7 @@ class EmbeddedStore:
         """The JobPerf document of a job, or None."""
         with self._read() as conn:
             row = conn.execute("SELECT doc FROM perf WHERE id = ?", (job_id,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return decode_doc(row[0]) if row else None
 
     def close(self) -> None:
         """Close every thread's connection; later calls raise StoreUnavailable."""
@@ -445,7 +446,7 @@ def _with_tasks(conn: sqlite3.Connection, docs: list[dict[str, Any]]) -> list[di
         " ORDER BY job_id, idx"
     )
     for job_id, text in conn.execute(sql, (json.dumps(apart),)):
-        found.setdefault(job_id, []).append(json.loads(text))
+        found.setdefault(job_id, []).append(decode_doc(text))
     for doc in docs:
         if "tasks" not in doc and doc["id"] in found:
             doc["tasks"] = found[doc["id"]]
@@ -467,7 +468,7 @@ def _move_tasks_apart(conn: sqlite3.Connection) -> None:
             " AND json_array_length(doc, '$.tasks') > 0"
         ).fetchall()
         for (text,) in legacy:
-            part = split_job(json.loads(text))
+            part = split_job(decode_doc(text))
             conn.execute(_UPSERT_JOB, (part.job_id, part.header))
             conn.executemany(_UPSERT_TASK, [(part.job_id, n, t) for n, t in part.tasks.items()])
         conn.execute(

@@ -81,3 +81,57 @@ def test_a_stopped_actor_refuses_new_messages(actors) -> None:
     ref.stop()
     with pytest.raises(pykka.ActorDeadError):
         ref.tell(Record(value=1))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Hold(Command):
+    until: threading.Event
+
+
+class Holder(Supervised, PooledActor):
+    @handles(Hold)
+    def hold(self, msg: Hold) -> None:
+        msg.until.wait(5)
+
+
+def test_stop_all_stops_every_actor_and_counts_those_still_busy_at_the_deadline() -> None:
+    from awe.server import stop_all
+
+    refs = [Recorder.start() for _ in range(200)]
+    assert stop_all(refs, timeout_s=10.0) == 0
+    assert not any(ref.is_alive() for ref in refs)
+
+    release = threading.Event()
+    busy = Holder.start()
+    busy.tell(Hold(until=release))
+    try:
+        assert stop_all([busy, Recorder.start()], timeout_s=0.2) == 1  # the busy one only
+    finally:
+        release.set()
+    busy.stop()
+
+
+def test_actor_pool_runs_every_turn_survives_a_failing_one_and_refuses_after_shutdown(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from awe.actors.base import ActorPool
+
+    pool = ActorPool(2, "test-pool")
+    ran: list[int] = []
+    lock = threading.Lock()
+
+    def turn(n: int) -> None:
+        with lock:
+            ran.append(n)
+
+    def failing() -> None:
+        raise ValueError("a turn that fails")
+
+    pool.submit(failing)
+    for n in range(500):
+        pool.submit(lambda n=n: turn(n))
+    pool.shutdown()  # runs what was handed over first
+    assert sorted(ran) == list(range(500))
+    assert "an actor's turn failed" in caplog.text
+    with pytest.raises(RuntimeError, match="shut down"):
+        pool.submit(lambda: turn(-1))

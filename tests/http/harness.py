@@ -19,7 +19,7 @@ from tornado.testing import AsyncHTTPTestCase
 from awe.actors.base import ask_sync, new_reply
 from awe.actors.messages import Flush, Sweep
 from awe.config import ServerConfig, from_mapping
-from awe.http.app import make_app
+from awe.http.app import make_app, make_http_server
 from awe.model.times import format_time
 from awe.model.workerauth import ASK_FOR_SECRET, SECRET_HEADER
 from awe.server import AweServer
@@ -84,6 +84,9 @@ class AweTestCase(AsyncHTTPTestCase):
 
     def get_app(self):  # noqa: ANN201 - tornado's hook
         return make_app(self.server.services)
+
+    def get_http_server(self):  # noqa: ANN201 - tornado's hook: the server awe-server runs
+        return make_http_server(self._app, self.config)
 
     def tearDown(self) -> None:
         super().tearDown()
