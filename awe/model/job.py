@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Any
+from typing import Any, NamedTuple
 
 from awe.model.history import HISTORY_SIZE
 from awe.model.ids import work_id
@@ -248,6 +248,24 @@ class Task:
         return task
 
 
+class TaskIndex(NamedTuple):
+    """A job's tasks by id, their places in its list, and the places of each one's dependents."""
+
+    tasks: list[Task]  # the list indexed: a new list means a new index
+    by_id: dict[str, Task]
+    places: dict[str, int]
+    children: dict[str, list[int]]
+
+    @classmethod
+    def of(cls, tasks: list[Task]) -> TaskIndex:
+        children: dict[str, list[int]] = {}
+        for n, task in enumerate(tasks):
+            for parent in dict.fromkeys(task.depends_on):
+                children.setdefault(parent, []).append(n)
+        by_id = {task.id: task for task in tasks}
+        return cls(tasks, by_id, {task.id: n for n, task in enumerate(tasks)}, children)
+
+
 @dataclass(slots=True)
 class Job:
     id: str
@@ -265,22 +283,15 @@ class Job:
     # apart from the document (awe.model.history); a live job does not hold them in memory
     history_count: int = 0
     expiration: str = ZERO_TIME  # v0.9.30: when a finished job is removed (zero: never)
-    # tasks by id, built on first use: every report and enqueue looks tasks up, and a scan of
-    # the list made a job of 10,000 tasks quadratic (issue 9); None for a small job, as below
-    _index: dict[str, Task] | None = field(default=None, init=False, repr=False, compare=False)
-    _indexed: list[Task] | None = field(default=None, init=False, repr=False, compare=False)
-    # task id -> its place in `tasks`, and -> the places of the tasks that depend on it: a
-    # report looks only at the dependents of the task it finished, never at every task
-    # (both made only for a job of more than _SCANNED tasks: 100,000 small jobs hold none)
-    _places: dict[str, int] | None = field(default=None, init=False, repr=False, compare=False)
-    _children: dict[str, list[int]] | None = field(
-        default=None, init=False, repr=False, compare=False
-    )
+    # tasks by id, their places and their dependents, built together on first use (issue 9: a
+    # scan per lookup made a job of 10,000 tasks quadratic); a job of _SCANNED tasks or fewer
+    # scans instead and keeps none (100,000 small jobs)
+    _index: TaskIndex | None = field(default=None, init=False, repr=False, compare=False)
 
     def task(self, full_task_id: str) -> Task | None:
         if len(self.tasks) <= _SCANNED:  # a dict would cost more than the scan saves
             return next((task for task in self.tasks if task.id == full_task_id), None)
-        return self._reindex()[2].get(full_task_id)
+        return self._indexed().by_id.get(full_task_id)
 
     def place(self, full_task_id: str) -> int:
         """The task's index in `tasks` (the order in which the store and AWE list them);
@@ -290,30 +301,20 @@ class Job:
                 if task.id == full_task_id:
                     return n
             raise KeyError(full_task_id)
-        return self._reindex()[0][full_task_id]
+        return self._indexed().places[full_task_id]
 
     def dependents(self, full_task_id: str) -> list[int]:
         """Indexes in `tasks` of the tasks that name this one in `depends_on`, in order."""
         if len(self.tasks) <= _SCANNED:
             return [n for n, task in enumerate(self.tasks) if full_task_id in task.depends_on]
-        return self._reindex()[1].get(full_task_id, [])
+        return self._indexed().children.get(full_task_id, [])
 
-    def _reindex(self) -> tuple[dict[str, int], dict[str, list[int]], dict[str, Task]]:
-        if (
-            self._indexed is not self.tasks
-            or self._index is None
-            or len(self._index) != len(self.tasks)
-            or self._places is None
-            or self._children is None
-        ):
-            self._index = {task.id: task for task in self.tasks}
-            self._places = {task.id: n for n, task in enumerate(self.tasks)}
-            self._children = {}
-            for n, task in enumerate(self.tasks):
-                for parent in dict.fromkeys(task.depends_on):
-                    self._children.setdefault(parent, []).append(n)
-            self._indexed = self.tasks
-        return self._places, self._children, self._index
+    def _indexed(self) -> TaskIndex:
+        """The index of the task list as it is now (a new list, or one grown, is indexed anew)."""
+        index = self._index
+        if index is None or index.tasks is not self.tasks or len(index.by_id) != len(self.tasks):
+            index = self._index = TaskIndex.of(self.tasks)
+        return index
 
     @property
     def priority(self) -> int:

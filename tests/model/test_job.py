@@ -26,11 +26,15 @@ def test_history_rows_expand_back_to_the_events_they_were() -> None:
 def test_a_small_job_keeps_no_task_index_and_a_large_one_builds_it_on_first_use() -> None:
     small, large = parse(chain(3)), parse(chain(20))
     assert small.task(tid("2")) is small.tasks[2] and small.task(tid("x")) is None
-    assert (small._index, small._places, small._children) == (None, None, None)
+    assert small.place(tid("1")) == 1 and small.dependents(tid("1")) == [2]
+    assert small._index is None
     assert large._index is None  # nothing looked up yet
     assert large.task(tid("19")) is large.tasks[19] and large.task(tid("x")) is None
     assert large.place(tid("7")) == 7 and large.dependents(tid("7")) == [8]
-    assert large._index is not None and len(large._index) == 20
+    assert large._index is not None and len(large._index.by_id) == 20
+    large.tasks = large.tasks[:10]  # a new list is indexed anew
+    assert large.task(tid("12")) is None and large.place(tid("9")) == 9
+    assert large.dependents(tid("9")) == []
 
 
 def test_tasks_share_one_read_only_empty_units_until_a_rank_is_kept() -> None:
