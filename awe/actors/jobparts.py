@@ -16,6 +16,7 @@ from awe.errors import Unavailable
 from awe.events import EventBus
 from awe.model import history, lifecycle
 from awe.model.effects import Effects
+from awe.model.ids import task_and_rank
 from awe.model.job import Job, Task, Workunit
 from awe.model.lifecycle import Settings
 from awe.store.base import JobPart, Report
@@ -108,9 +109,9 @@ class ChangeTracker:
 
     def _kept(self, wuid: str) -> tuple[Task, Workunit] | None:
         """The workunit of `wuid` if its task keeps it as an object (it has a row)."""
-        full_task_id, _, rank = wuid.rpartition("_")
-        task = self.job.task(full_task_id)
-        unit = task.units.get(int(rank)) if task is not None and rank.isdigit() else None
+        parts = task_and_rank(wuid)
+        task = self.job.task(parts[0]) if parts else None
+        unit = task.units.get(parts[1]) if task is not None and parts else None
         return None if unit is None else (task, unit)
 
 

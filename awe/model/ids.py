@@ -21,6 +21,13 @@ def split_task_id(full_task_id: str) -> tuple[str, str]:
     return parts[0], parts[1]
 
 
+def task_and_rank(wuid: str) -> tuple[str, int] | None:
+    """(full task id, rank) of a workunit id, or None when it ends in no rank: the cheap split
+    of the hot paths, which look the task up next (and find none for a malformed id)."""
+    full_task_id, _, rank = wuid.rpartition("_")
+    return (full_task_id, int(rank)) if rank.isdigit() else None
+
+
 def split_work_id(wuid: str) -> tuple[str, str, int]:
     """(job id, full task id, rank); a workunit id has exactly three parts."""
     parts = wuid.split("_")

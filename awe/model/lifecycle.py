@@ -18,7 +18,7 @@ from urllib.parse import quote
 from awe.errors import AweError, NotFound
 from awe.model import expiration, split, updates
 from awe.model.effects import Change, Effects
-from awe.model.ids import task_id
+from awe.model.ids import task_and_rank, task_id
 from awe.model.job import (
     ACTIVE_JOB_STATES,
     DONE_TASK_STATES,
@@ -61,9 +61,9 @@ class Settings:
 def find_unit(job: Job, wuid: str) -> tuple[Task, Workunit]:
     """The task and workunit of `wuid`; a rank never handed out comes as a new object that the
     task does not keep (`Task.keep` it before changing it)."""
-    full_task_id, _, rank = wuid.rpartition("_")
-    task = job.task(full_task_id)
-    unit = task.unit(int(rank)) if task and rank.isdigit() else None
+    parts = task_and_rank(wuid)
+    task = job.task(parts[0]) if parts else None
+    unit = task.unit(parts[1]) if task and parts else None
     if task is None or unit is None:
         raise NotFound(f"no workunit found with id {wuid}")
     return task, unit

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from awe.model.ids import task_and_rank
 from awe.model.ranks import Run
 
 
@@ -109,8 +110,8 @@ class ReadyIndex:
         return self._count
 
     def __contains__(self, wuid: str) -> bool:
-        task, _, rank = wuid.rpartition("_")
-        return rank.isdigit() and self._find(task, int(rank)) is not None
+        parts = task_and_rank(wuid)
+        return parts is not None and self._find(*parts) is not None
 
     # ---- adding ---------------------------------------------------------------------------
 
@@ -142,8 +143,8 @@ class ReadyIndex:
 
     def remove(self, wuid: str) -> bool:
         """Take one workunit out; False when it was not ready."""
-        task, _, rank = wuid.rpartition("_")
-        return rank.isdigit() and self._take(task, int(rank))
+        parts = task_and_rank(wuid)
+        return parts is not None and self._take(*parts)
 
     def remove_task(self, task: str) -> int:
         """Take every ready rank of a task out; how many there were."""

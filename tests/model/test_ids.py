@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from awe.errors import AweError
-from awe.model.ids import split_task_id, split_work_id, task_id, work_id
+from awe.model.ids import split_task_id, split_work_id, task_and_rank, task_id, work_id
 
 JOB = "0b6c1f1e-5d7a-4c52-9a43-1f2e3d4c5b6a"
 
@@ -35,3 +35,10 @@ def test_a_bad_work_id_is_refused(bad: str) -> None:
     with pytest.raises(AweError) as caught:
         split_work_id(bad)
     assert caught.value.message == f"invalid work id: {bad}"
+
+
+def test_task_and_rank_splits_at_the_last_underscore_and_refuses_no_rank() -> None:
+    assert task_and_rank("j_0_12") == ("j_0", 12)
+    assert task_and_rank("j_0_x") is None
+    assert task_and_rank("j_0_") is None
+    assert task_and_rank("nothing") is None
