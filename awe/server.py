@@ -21,7 +21,7 @@ import tornado.ioloop
 import urllib3
 
 from awe import __version__
-from awe.actors.base import PooledActor, ask, ask_sync, new_reply, tell_quietly
+from awe.actors.base import PooledActor, ask, ask_sync, new_reply, stop_all, tell_quietly
 from awe.actors.clients import ClientRegistryActor
 from awe.actors.job import JobActor, JobContext
 from awe.actors.messages import CloseQueue, Purge, Sweep
@@ -216,23 +216,6 @@ class AweServer:
         self.data.pool.shutdown(wait=False, cancel_futures=True)
         self.executor.shutdown(wait=True)
         self.store.close()
-
-
-def stop_all(refs: list[pykka.ActorRef[Any]], timeout_s: float) -> int:
-    """Ask every actor to stop at once, then wait for them all (within `timeout_s` in all):
-    one at a time, each stop waited for a thread hand-off and back, 5-10 s for 100,000 job
-    actors. Returns how many had not stopped by then."""
-    stops = [ref.stop(block=False) for ref in refs]
-    deadline = time.monotonic() + timeout_s
-    late = 0
-    for stop in stops:
-        try:
-            stop.get(timeout=max(0.0, deadline - time.monotonic()))
-        except pykka.Timeout:
-            late += 1
-    if late:
-        log.warning("%d actor(s) had not stopped within %.0f s", late, timeout_s)
-    return late
 
 
 def origin_policy(config: ServerConfig) -> OriginPolicy:

@@ -20,6 +20,7 @@ import itertools
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -493,6 +494,23 @@ class PooledActor(pykka.Actor):
             if PooledActor._pool is not None:
                 PooledActor._pool.shutdown()
                 PooledActor._pool = None
+
+
+def stop_all(refs: list[pykka.ActorRef[Any]], timeout_s: float) -> int:
+    """Ask every actor to stop at once, then wait for them all (within `timeout_s` in all):
+    one at a time, each stop waited for a thread hand-off and back, 5-10 s for 100,000 job
+    actors. Returns how many had not stopped by then."""
+    stops = [ref.stop(block=False) for ref in refs]
+    deadline = time.monotonic() + timeout_s
+    late = 0
+    for stop in stops:
+        try:
+            stop.get(timeout=max(0.0, deadline - time.monotonic()))
+        except pykka.Timeout:
+            late += 1
+    if late:
+        log.warning("%d actor(s) had not stopped within %.0f s", late, timeout_s)
+    return late
 
 
 def refuse_envelope(

@@ -8,7 +8,15 @@ from dataclasses import dataclass
 import pykka
 import pytest
 
-from awe.actors.base import PooledActor, Supervised, ask_sync, handles, new_reply, resolve
+from awe.actors.base import (
+    PooledActor,
+    Supervised,
+    ask_sync,
+    handles,
+    new_reply,
+    resolve,
+    stop_all,
+)
 from awe.actors.messages import Command
 
 
@@ -95,8 +103,6 @@ class Holder(Supervised, PooledActor):
 
 
 def test_stop_all_stops_every_actor_and_counts_those_still_busy_at_the_deadline() -> None:
-    from awe.server import stop_all
-
     refs = [Recorder.start() for _ in range(200)]
     assert stop_all(refs, timeout_s=10.0) == 0
     assert not any(ref.is_alive() for ref in refs)
