@@ -300,13 +300,9 @@ class QueueActor(SingletonActor):
             return
         if self._suspended:
             raise AweError(QUEUE_SUSPENDED)
-        if self._recovering:  # the ready index is not whole yet: wait, or no work for now
-            if pick.wait_s > 0 and pick.reply is not None:
-                self._waiters.add(pick.wait_token, pick.client, pick.available, pick)
-                return
-            resolve(pick.reply, None)  # no work for now: an answer, not an error
-            return
-        entry = self._ready.pick(pick.client, pick.available)
+        # while jobs come back after a restart the ready index is not whole: nothing is picked
+        # yet (the checkout waits, or has no work for now)
+        entry = None if self._recovering else self._ready.pick(pick.client, pick.available)
         if entry is not None:
             self._lease(entry.job_id, entry.wuid, pick)
         elif pick.wait_s > 0 and pick.reply is not None:

@@ -441,3 +441,33 @@ class RestartKeepsProgressOnMongoTest(RestartKeepsProgressTest):
     """The same restart, with jobs kept by the pymongo store (issue 6)."""
 
     backend = "mongomock"
+
+
+class RecoveringQueueTest(AweTestCase):
+    """While jobs come back after a restart the ready index is not whole: a checkout finds no
+    work, or waits, and the one that waited is served once every job is back."""
+
+    def test_checkouts_wait_for_the_end_of_recovery(self) -> None:
+        from tornado.httpclient import AsyncHTTPClient
+
+        from awe.actors.messages import ExpectJobs
+
+        queue = self.server.queue
+        client = self.register()
+        self.submit(HELLO)
+        expecting = ExpectJobs(job_ids=("a-job-still-coming-back",), reply=new_reply())
+        self.io_loop.run_sync(lambda: ask(queue, expecting, 10))
+        self.assertEqual(self.checkout(client["id"])["error"], ["No eligible workunit found"])
+
+        async def scenario() -> dict:
+            pending = AsyncHTTPClient().fetch(
+                self.get_url(f"/work?client={client['id']}&wait=20"),
+                headers=self.worker_headers(client["id"]),
+            )
+            await asyncio.sleep(0.2)
+            self.assertFalse(pending.done())  # waiting, although a workunit is queued
+            await ask(queue, ExpectJobs(done=True, reply=new_reply()), 10)
+            return json.loads((await pending).body)
+
+        body = self.io_loop.run_sync(scenario, timeout=30)
+        self.assertEqual(body["data"]["cmd"]["name"], "uname")
