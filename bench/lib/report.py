@@ -88,14 +88,11 @@ def dispatch_rows(doc: dict[str, Any]) -> list[Row]:
             row.awe = f"{wu:,.0f} wu/s ({cycle:.1f} ms a cycle)"
         if _ok(hello):
             row.baseline = f"hello {hello:,.0f} req/s"
-        per_round = [
-            ratio(2 * d, h) if d is not None and h is not None else None
-            for d, h in zip(
-                _get(rounds, "dispatch", f"k{k}", "wu_per_s"),
-                _get(rounds, "hello", f"k{k}", "req_per_s"),
-                strict=True,
-            )
-        ]
+        per_round = _ratios(
+            _get(rounds, "dispatch", f"k{k}", "wu_per_s"),
+            _get(rounds, "hello", f"k{k}", "req_per_s"),
+            scale=2.0,  # a workunit costs two requests
+        )
         judge(row, median(per_round), op, threshold)
         row.figure_text = f"2×wu/s÷hello = {row.figure_text}" if row.figure is not None else ""
         if k == 1 and row.figure is not None:
@@ -131,14 +128,9 @@ def celery_row(doc: dict[str, Any], rounds: list[dict[str, Any]], wu: float) -> 
         row.awe = f"{wu:,.0f} wu/s"
     if _ok(celery):
         row.baseline = f"Celery {celery:,.0f} tasks/s"
-    per_round = [
-        ratio(d, c) if d is not None and c is not None else None
-        for d, c in zip(
-            _get(rounds, "dispatch", "k8", "wu_per_s"),
-            _get(rounds, "celery", "tasks_per_s"),
-            strict=True,
-        )
-    ]
+    per_round = _ratios(
+        _get(rounds, "dispatch", "k8", "wu_per_s"), _get(rounds, "celery", "tasks_per_s")
+    )
     judge(row, median(per_round), ">=", 2.0)
     if row.figure is not None:
         row.figure_text = f"wu/s÷Celery = {row.figure_text}"
@@ -158,14 +150,9 @@ def one_task_row(rounds: list[dict[str, Any]]) -> Row:
         row.awe = f"jobs of 1 task: {one:,.0f} wu/s"
     if _ok(hundred):
         row.baseline = f"jobs of 100 tasks: {hundred:,.0f} wu/s"
-    per_round = [
-        ratio(h, o) if h is not None and o is not None else None
-        for h, o in zip(
-            _get(rounds, "dispatch", "k8", "wu_per_s"),
-            _get(rounds, "dispatch_1task", "k8", "wu_per_s"),
-            strict=True,
-        )
-    ]
+    per_round = _ratios(
+        _get(rounds, "dispatch", "k8", "wu_per_s"), _get(rounds, "dispatch_1task", "k8", "wu_per_s")
+    )
     judge(row, median(per_round), ">=", 0.9)
     if row.figure is not None:
         row.figure_text = f"100÷1 = {row.figure_text}"
@@ -215,10 +202,7 @@ def extra_rows(doc: dict[str, Any]) -> list[Row]:
             row.awe = f"{wu:,.0f} wu/s ({shape})"
         if _ok(median(base)):
             row.baseline = f"full, jobs of 100 tasks: {median(base):,.0f} wu/s"
-        per_round = [
-            ratio(o, b) if o is not None and b is not None else None
-            for o, b in zip(other, base, strict=True)
-        ]
+        per_round = _ratios(other, base)
         judge(row, median(per_round), None, 0.0)
         if row.figure is not None:
             row.figure_text = f"{what} = {row.figure_text}"
@@ -226,3 +210,12 @@ def extra_rows(doc: dict[str, Any]) -> list[Row]:
         row.load = _loads(rounds)
         rows.append(row)
     return rows
+
+
+def _ratios(tops: list[Any], bottoms: list[Any], scale: float = 1.0) -> list[float | None]:
+    """Per round, scale × top ÷ bottom (None for a round that lacks either): ratios are taken
+    within a round, then their median is shown."""
+    return [
+        ratio(scale * t, b) if t is not None and b is not None else None
+        for t, b in zip(tops, bottoms, strict=True)
+    ]
